@@ -1,0 +1,1 @@
+"""The greet plugin: owns namespaces ``greeters`` and ``greet.filters``."""

@@ -1,0 +1,10 @@
+"""``greeters.en``: Hello, NAME!"""
+
+from __future__ import annotations
+
+
+class English:
+    punctuation: str = "!"
+
+    def greet(self, name: str) -> str:
+        return f"Hello, {name}{self.punctuation}"

@@ -1,0 +1,1 @@
+"""One plugin, several interfaces: modules in two namespaces, hookimpls, generated modules."""

@@ -1,0 +1,5 @@
+"""``python -m corehost``."""
+
+from corehost.cli import entry
+
+entry()

@@ -1,0 +1,68 @@
+"""What this host is made of: versions, plugins, and the build record.
+
+In a built bundle the record comes from the frozen registry (written by
+``corehost-build``: the lock, the inputs, the builder's version); in a plain
+environment it is assembled from the installed distributions.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+from corehost.registry import Registry
+
+
+def build_info(registry: Registry) -> dict[str, Any]:
+    """A JSON-ready description of this host and every plugin distribution."""
+    from corehost import __version__
+
+    plugins = []
+    for dist, version in sorted(registry.distributions().items()):
+        entries = registry.provided_by(dist)
+        plugins.append(
+            {
+                "distribution": dist,
+                "version": version,
+                "modules": sorted(e.name for e in entries if e.kind == "module"),
+                "namespaces": sorted(e.name or "(apps)" for e in entries if e.kind == "namespace"),
+                "plugins": sorted(e.name for e in entries if e.kind == "plugin"),
+            }
+        )
+    return {
+        "corehost": __version__,
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "platform": platform.platform(),
+        "mode": "frozen" if registry.frozen else "live",
+        "plugins": plugins,
+        "skipped": sorted(registry.skipped),
+        "build": registry.build,
+    }
+
+
+def render_text(info: dict[str, Any]) -> str:
+    """``build-info`` for people: one line per fact, one per distribution."""
+    lines = [
+        f"corehost {info['corehost']}",
+        f"python {info['python']} ({info['implementation']}) on {info['platform']}",
+        f"registry: {info['mode']}",
+        "plugins:",
+    ]
+    for p in info["plugins"]:
+        provides = ", ".join(
+            [f"module {m}" for m in p["modules"]]
+            + [f"namespace {n}" for n in p["namespaces"]]
+            + [f"hooks {h}" for h in p["plugins"]]
+        )
+        lines.append(f"  {p['distribution']} {p['version']}: {provides}")
+    if info["skipped"]:
+        lines.append(f"skipped by COREHOST_PLUGINS/COREHOST_DISABLE_PLUGINS: {', '.join(info['skipped'])}")
+    build = info["build"]
+    if build:
+        lines.append(f"built by {build.get('builder', '?')} from inputs: {', '.join(build.get('inputs', []))}")
+        lines.append("packages:")
+        for pkg in build.get("packages", []):
+            lines.append(f"  {pkg['name']} {pkg['version']} {pkg.get('hash', '')}".rstrip())
+    return "\n".join(lines)

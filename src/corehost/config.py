@@ -1,0 +1,80 @@
+"""Reading a config file: JSON or TOML, Caddy's shape.
+
+``{"apps": {"<app id>": {...app config...}}}``. The file format is chosen by
+the file's suffix (``.json``, ``.toml``); any other suffix is tried as JSON,
+then TOML. Every problem is a :class:`~corehost.errors.ConfigError` naming
+the file and the place in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from corehost.errors import ConfigError, did_you_mean
+
+TOP_LEVEL = ("apps",)
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and parse the config file at ``path``."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(p), f"cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), f"the config file is not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
+    suffix = p.suffix.lower()
+    fmt = "toml" if suffix == ".toml" else "json" if suffix == ".json" else None
+    return parse_config(text, fmt, source=str(p))
+
+
+def parse_config(text: str, fmt: str | None = None, source: str = "<config>") -> dict[str, Any]:
+    """Parse config ``text`` as ``fmt`` (``"json"``, ``"toml"``, or ``None`` to try both)."""
+    if fmt is None:
+        try:
+            return parse_config(text, "json", source)
+        except ConfigError:
+            return parse_config(text, "toml", source)
+    try:
+        if fmt == "json":
+            doc = json.loads(text)
+        elif fmt == "toml":
+            import tomllib
+
+            doc = tomllib.loads(text)
+        else:
+            raise ConfigError(source, f"unknown config format {fmt!r}; use 'json' or 'toml'")
+    except json.JSONDecodeError as exc:
+        raise ConfigError(source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise ConfigError(source, "the config is nested too deeply to read") from None
+    except ValueError as exc:
+        raise ConfigError(source, f"invalid TOML: {exc}") from None
+    return check_shape(doc, source)
+
+
+def check_shape(doc: Any, source: str = "<config>") -> dict[str, Any]:
+    """Check the top level: an object whose only key is ``apps``, an object."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError(source, f"the config must be an object with an 'apps' key, not {type(doc).__name__}")
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ConfigError(
+                str(key), f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'"
+            )
+    apps = doc.get("apps", {})
+    if not isinstance(apps, Mapping):
+        raise ConfigError("apps", f"expected an object mapping app IDs to their config, got {type(apps).__name__}")
+    for app_id, app_config in apps.items():
+        if not isinstance(app_config, Mapping):
+            raise ConfigError(
+                f"apps.{app_id}", f"expected an object (the app's config), got {type(app_config).__name__}"
+            )
+    return dict(doc)

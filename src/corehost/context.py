@@ -1,0 +1,191 @@
+"""The context: what a module sees while it is set up, and what undoes it.
+
+Modelled on Caddy's ``caddy.Context``. A host module loads its guest modules
+from its own config with :meth:`Context.load_module`; every module loaded
+through a context is recorded on it, and :meth:`Context.cleanup` undoes them
+all in reverse order. The context also tracks where in the config each
+module sits, so every error names a config path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from corehost import ids
+from corehost.decode import build, join_path
+from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError
+from corehost.registry import ModuleInfo, Registry
+
+INLINE_KEY = "module"
+
+
+@dataclass
+class Loaded:
+    """A module instance the context built, and where its config was."""
+
+    info: ModuleInfo
+    instance: Any
+    path: str
+
+
+def _call(loaded: Loaded, phase: str, *args: Any) -> None:
+    method: Callable[..., Any] | None = getattr(loaded.instance, phase, None)
+    if method is None:
+        return
+    try:
+        method(*args)
+    except CorehostError:
+        raise
+    except Exception as exc:
+        raise LifecycleError(loaded.info.id, loaded.path, phase, exc) from exc
+
+
+class Context:
+    """Loads modules from config and remembers them for cleanup."""
+
+    def __init__(
+        self, registry: Registry, config: Mapping[str, Any] | None = None, *, check_interfaces: bool = True
+    ) -> None:
+        self.registry = registry
+        self.config: Mapping[str, Any] = config or {}
+        self.loaded: list[Loaded] = []
+        self.check_interfaces = check_interfaces
+        self.stop_requested = threading.Event()
+        self.stop_reason = ""
+        self._frames: list[tuple[str, Mapping[str, Any]]] = []
+        self._checked: set[tuple[type, str]] = set()
+
+    def request_stop(self, reason: str = "requested by a module") -> None:
+        """Ask the host to stop (an app that has finished its work calls this)."""
+        if not self.stop_requested.is_set():
+            self.stop_reason = reason
+            self.stop_requested.set()
+
+    def load_module(self, value: Any, namespace: str, *, inline_key: str = INLINE_KEY, field: str | None = None) -> Any:
+        """Build, provision and validate guest module(s) from a config ``value``.
+
+        ``value`` is one object naming its module with ``inline_key``
+        (``{"module": "en", "punctuation": "!"}``), a list of such objects, or
+        a map from module name to that module's config. Returns an instance,
+        a list, or a dict accordingly.
+        """
+        path = self._path_of(value, field)
+        if isinstance(value, list):
+            return [self._load_inline(v, namespace, inline_key, join_path(path, i)) for i, v in enumerate(value)]
+        if isinstance(value, Mapping):
+            if inline_key in value:
+                return self._load_inline(value, namespace, inline_key, path)
+            return {
+                name: self.load(
+                    ids.join(namespace, str(name)),
+                    self._object(cfg, join_path(path, str(name))),
+                    join_path(path, str(name)),
+                )
+                for name, cfg in value.items()
+            }
+        raise ConfigError(
+            path,
+            f"expected a module object (with {inline_key!r}), a list of them or a map "
+            f"of module name to config, got {type(value).__name__}",
+        )
+
+    def _object(self, value: Any, path: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise ConfigError(path, f"expected an object (a module's config), got {type(value).__name__}")
+        return value
+
+    def _load_inline(self, value: Any, namespace: str, inline_key: str, path: str) -> Any:
+        value = self._object(value, path)
+        name = value.get(inline_key)
+        key_path = join_path(path, inline_key)
+        if not isinstance(name, str):
+            choices = ", ".join(m.short_name for m in self.registry.in_namespace(namespace)) or "none installed"
+            typo = difflib.get_close_matches(inline_key, [str(k) for k in value], n=1, cutoff=0.6)
+            hint = f" (is {typo[0]!r} a typo of it?)" if typo else ""
+            what = f"is missing{hint}" if name is None else f"must be a string, got {type(name).__name__}"
+            raise ConfigError(
+                key_path, f"{inline_key!r} {what}; name a module of namespace {namespace!r} (one of: {choices})"
+            )
+        config = {k: v for k, v in value.items() if k != inline_key}
+        return self.load(ids.join(namespace, name), config, path, id_path=key_path)
+
+    def load(self, module_id: str, config: Mapping[str, Any], path: str, *, id_path: str | None = None) -> Any:
+        """Build one module by ID and run ``provision`` and ``validate`` on it."""
+        info = self._lookup(module_id, id_path or path)
+        factory = info.load()
+        try:
+            instance = build(factory, config, path, module_id)
+        except CorehostError:
+            raise
+        except Exception as exc:
+            raise LifecycleError(module_id, path, "construction", exc) from exc
+        loaded = Loaded(info, instance, path)
+        if self.check_interfaces:
+            self._check_interface(loaded)
+        self._frames.append((path, config))
+        try:
+            _call(loaded, "provision", self)
+            _call(loaded, "validate")
+        except BaseException:
+            # As in Caddy, a module that fails its own set-up is cleaned up
+            # at once: it may hold half of what provision acquired.
+            try:
+                _call(loaded, "cleanup")
+            except CorehostError:
+                pass
+            raise
+        finally:
+            self._frames.pop()
+        self.loaded.append(loaded)
+        return instance
+
+    def _lookup(self, module_id: str, path: str) -> ModuleInfo:
+        problem = ids.id_problem(module_id)
+        if problem:
+            raise ConfigError(path, problem)
+        try:
+            return self.registry.get(module_id)
+        except CorehostError as exc:
+            raise ConfigError(path, exc.message) from None
+
+    def _check_interface(self, loaded: Loaded) -> None:
+        namespace = loaded.info.namespace
+        key = (type(loaded.instance), namespace)
+        if key in self._checked or namespace not in self.registry.namespaces:
+            return
+        from corehost.guards import interface_problems
+
+        interface = self.registry.namespaces[namespace].load()
+        problems = interface_problems(type(loaded.instance), interface)
+        if problems:
+            raise ConfigError(
+                loaded.path,
+                f"module {loaded.info.id} (distribution {loaded.info.distribution}) "
+                f"does not implement namespace {namespace!r}: {'; '.join(problems)}",
+            )
+        self._checked.add(key)
+
+    def _path_of(self, value: Any, field: str | None) -> str:
+        if not self._frames:
+            return field or ""
+        path, raw = self._frames[-1]
+        if field is None:
+            field = next((k for k, v in raw.items() if v is value), None)
+            field = field or next((k for k, v in raw.items() if v == value), "?")
+        return join_path(path, field)
+
+    def cleanup(self) -> None:
+        """Clean up every loaded module, newest first; report all failures at once."""
+        errors: list[str] = []
+        while self.loaded:
+            loaded = self.loaded.pop()
+            try:
+                _call(loaded, "cleanup")
+            except CorehostError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise CleanupErrors("; ".join(errors))

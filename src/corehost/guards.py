@@ -1,0 +1,527 @@
+"""Interface guards: every way a plugin can be wrong, found before anything runs.
+
+Caddy catches a misspelled ``Provision`` at compile time with
+``var _ caddy.Provisioner = (*T)(nil)``; Python has no compile step, so
+``corehost check`` and ``corehost-build`` run these functions instead. They
+collect every problem rather than stopping at the first, and each
+:class:`Problem` names the distribution, the module or plugin, what is
+wrong and how to fix it. A plugin whose import raises or calls
+``sys.exit`` is one problem among others, never the end of the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import inspect
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from corehost import ids
+from corehost.errors import PluginLoadError, did_you_mean
+from corehost.markers import PROJECT
+from corehost.registry import Entry, PluginInfo, Registry
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one plugin."""
+
+    distribution: str
+    subject: str
+    message: str
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.subject} (distribution {self.distribution}): {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "distribution": self.distribution,
+            "subject": self.subject,
+            "message": self.message,
+        }
+
+
+def errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == ERROR]
+
+
+def check(registry: Registry, *, versions: bool = True) -> list[Problem]:
+    """Run every guard over ``registry``; plugin code is imported here.
+
+    Anything plugins print while being imported goes to stderr, so that a
+    chatty plugin cannot corrupt machine-readable output on stdout.
+    """
+    with contextlib.redirect_stdout(sys.stderr):
+        problems = check_ids(registry) + check_duplicates(registry) + check_namespaces(registry)
+        problems += check_modules(registry)
+        _, hook_problems = check_plugins(registry)
+        problems += hook_problems
+        if versions:
+            problems += check_versions(registry)
+    return problems
+
+
+# -- IDs, duplicates, namespaces ------------------------------------------------------
+
+
+def check_ids(registry: Registry) -> list[Problem]:
+    out = []
+    for info in registry.modules.values():
+        problem = ids.id_problem(info.id)
+        if problem:
+            out.append(
+                Problem(
+                    info.distribution,
+                    f"module {info.id!r}",
+                    f"{problem}. Rename the entry point in the plugin's pyproject.toml.",
+                )
+            )
+    for ns in registry.namespaces.values():
+        problem = ns.name and ids.id_problem(ns.name)
+        if problem:
+            out.append(
+                Problem(
+                    ns.distribution,
+                    f"namespace {ns.name!r}",
+                    f"{problem}. Rename the entry point in the plugin's pyproject.toml.",
+                )
+            )
+    return out
+
+
+def check_duplicates(registry: Registry) -> list[Problem]:
+    out = []
+    for first, second in registry.conflicts:
+        out.append(
+            Problem(
+                second.distribution,
+                f"{second.kind} {second.name!r}",
+                f"is also provided by distribution {first.distribution} ({first.target}); "
+                f"here it points at {second.target}. IDs must be unique: rename one of them, "
+                "or install only one of the two distributions.",
+            )
+        )
+    return out
+
+
+def check_namespaces(registry: Registry) -> list[Problem]:
+    out = []
+    for info in registry.modules.values():
+        if ids.id_problem(info.id) is None and info.namespace not in registry.namespaces:
+            out.append(
+                Problem(
+                    info.distribution,
+                    f"module {info.id!r}",
+                    f"its namespace {info.namespace!r} is not declared"
+                    f"{did_you_mean(info.namespace, registry.namespaces)}. The plugin that owns the "
+                    "namespace must be installed (and declare it in 'corehost.namespaces'), or the ID is wrong.",
+                )
+            )
+    for ns in registry.namespaces.values():
+        try:
+            interface = ns.load()
+        except PluginLoadError as exc:
+            out.append(_load_problem(ns, exc))
+            continue
+        if not isinstance(interface, type):
+            out.append(
+                Problem(
+                    ns.distribution,
+                    f"namespace {ns.name!r}",
+                    f"{ns.target} is a {type(interface).__name__}, not a class; point the entry "
+                    "point at a typing.Protocol or an ABC.",
+                )
+            )
+    return out
+
+
+def _load_problem(entry: Entry, exc: PluginLoadError) -> Problem:
+    cause = exc.__cause__
+    detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
+    if isinstance(cause, SystemExit):
+        detail = f"it called sys.exit({cause.code!r}) while being imported"
+    return Problem(
+        entry.distribution,
+        f"{entry.kind} {entry.name!r}",
+        f"importing {entry.target} failed: {detail}. Fix the import or the entry point.",
+    )
+
+
+# -- modules against their namespace's interface -----------------------------------------
+
+
+def check_modules(registry: Registry) -> list[Problem]:
+    out = []
+    for info in sorted(registry.modules.values(), key=lambda m: m.id):
+        try:
+            obj = info.load()
+        except PluginLoadError as exc:
+            out.append(_load_problem(info, exc))
+            continue
+        if not callable(obj):
+            out.append(
+                Problem(
+                    info.distribution,
+                    f"module {info.id!r}",
+                    f"{info.target} is a {type(obj).__name__}, not a class or factory.",
+                )
+            )
+            continue
+        ns = registry.namespaces.get(info.namespace)
+        interface = _loaded_interface(ns) if ns is not None else None
+        if interface is None:
+            continue
+        cls, why = _class_of(obj)
+        if cls is None:
+            out.append(Problem(info.distribution, f"module {info.id!r}", why, WARNING))
+            continue
+        for problem in interface_problems(cls, interface):
+            out.append(
+                Problem(
+                    info.distribution,
+                    f"module {info.id!r}",
+                    f"{problem} ({interface.__name__} is namespace {info.namespace!r}'s interface, "
+                    f"declared by {ns.distribution if ns else '?'}).",
+                )
+            )
+    return out
+
+
+def _loaded_interface(ns: Entry) -> type | None:
+    try:
+        interface = ns.load()
+    except PluginLoadError:
+        return None
+    return interface if isinstance(interface, type) else None
+
+
+def _class_of(obj: Any) -> tuple[type | None, str]:
+    """The class whose instances a module's factory makes, if it can be known."""
+    if isinstance(obj, type):
+        return obj, ""
+    hint = inspect.signature(obj).return_annotation if _has_signature(obj) else inspect.Signature.empty
+    if isinstance(hint, str):
+        try:
+            hint = __import__("typing").get_type_hints(obj).get("return", hint)
+        except Exception:
+            pass
+    if isinstance(hint, type):
+        return hint, ""
+    return None, (
+        f"factory {getattr(obj, '__qualname__', obj)!r} has no return annotation naming a class, "
+        "so its instances cannot be checked before they are built; annotate its return type."
+    )
+
+
+def _has_signature(obj: Any) -> bool:
+    try:
+        inspect.signature(obj)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+_IGNORED_BASES = frozenset({"object", "Protocol", "Generic", "ABC"})
+
+
+def interface_members(interface: type) -> Iterator[tuple[str, Any]]:
+    """Public methods and properties the interface defines, base classes included."""
+    seen: set[str] = set()
+    for base in interface.__mro__:
+        if base.__name__ in _IGNORED_BASES and base.__module__ in ("builtins", "typing", "abc"):
+            continue
+        for name, value in vars(base).items():
+            if name in seen or (name.startswith("_") and name != "__call__"):
+                continue
+            if callable(value) or isinstance(value, (staticmethod, classmethod, property)):
+                seen.add(name)
+                yield name, value
+
+
+def interface_problems(cls: type, interface: type) -> list[str]:
+    """What ``cls`` lacks or gets wrong to implement ``interface`` (empty: it fits)."""
+    out = []
+    for name, spec in interface_members(interface):
+        impl = inspect.getattr_static(cls, name, None)
+        if impl is None or impl is spec:
+            # Absent, or inherited unchanged from the interface itself.
+            if _is_required(spec):
+                out.append(f"missing required method `{_render(name, spec)}`; add it to {cls.__qualname__}")
+            continue
+        if isinstance(spec, property):
+            continue
+        if not callable(_func(impl)):
+            out.append(f"{name!r} is a {type(impl).__name__}, not a method; define `{_render(name, spec)}`")
+            continue
+        problem = _signature_problem(name, spec, impl)
+        if problem:
+            out.append(problem)
+    return out
+
+
+def _func(value: Any) -> Any:
+    return value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+
+
+def _is_required(spec: Any) -> bool:
+    """Abstract, or a body that does nothing (``...``, ``pass``, ``raise NotImplementedError``)."""
+    if getattr(spec, "__isabstractmethod__", False):
+        return True
+    if isinstance(spec, property):
+        return spec.fget is None or _is_stub(spec.fget)
+    return _is_stub(_func(spec))
+
+
+_SKIP_OPS = frozenset(
+    {"RESUME", "NOP", "CACHE", "PRECALL", "PUSH_NULL", "POP_TOP", "RETURN_GENERATOR", "COPY_FREE_VARS", "MAKE_CELL"}
+)
+
+
+def _is_stub(fn: Any) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    ops = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in _SKIP_OPS]
+    if ops in ([("LOAD_CONST", None), ("RETURN_VALUE", None)], [("RETURN_CONST", None)]):
+        return True
+    names = [op for op, _ in ops]
+    return (
+        bool(ops)
+        and ops[0] == ("LOAD_GLOBAL", "NotImplementedError")
+        and names[-1] == "RAISE_VARARGS"
+        and set(names[1:-1]) <= {"CALL"}
+    )
+
+
+def _params(name: str, value: Any) -> tuple[list[inspect.Parameter], inspect.Signature] | None:
+    """Parameters a caller passes, i.e. without ``self``/``cls``."""
+    fn = _func(value)
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    params = list(sig.parameters.values())
+    if (
+        not isinstance(value, staticmethod)
+        and params
+        and params[0].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ):
+        params = params[1:]
+    return params, sig
+
+
+def _render(name: str, value: Any) -> str:
+    fn = _func(value.fget if isinstance(value, property) else value)
+    prefix = "async def " if inspect.iscoroutinefunction(fn) else "def "
+    try:
+        return f"{prefix}{name}{inspect.signature(fn)}"
+    except (TypeError, ValueError):
+        return f"{prefix}{name}(...)"
+
+
+def _signature_problem(name: str, spec: Any, impl: Any) -> str | None:
+    spec_fn, impl_fn = _func(spec), _func(impl)
+    both = f"the interface has `{_render(name, spec)}`, the module has `{_render(name, impl)}`"
+    if inspect.iscoroutinefunction(spec_fn) != inspect.iscoroutinefunction(impl_fn):
+        want = "async" if inspect.iscoroutinefunction(spec_fn) else "not async"
+        return f"method {name!r} must be {want}: {both}"
+    spec_params, impl_params = _params(name, spec), _params(name, impl)
+    if spec_params is None or impl_params is None:
+        return None
+    why = _incompatible(spec_params[0], impl_params[0])
+    return f"method {name!r} has an incompatible signature ({why}): {both}" if why else None
+
+
+def _incompatible(spec: list[inspect.Parameter], impl: list[inspect.Parameter]) -> str | None:
+    P = inspect.Parameter
+    by_name = {p.name: p for p in impl}
+    positional = [p for p in impl if p.kind in (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)]
+    var_pos = any(p.kind is P.VAR_POSITIONAL for p in impl)
+    var_kw = any(p.kind is P.VAR_KEYWORD for p in impl)
+    used: set[str] = set()
+    for index, p in enumerate(spec):
+        if p.kind is P.VAR_POSITIONAL:
+            if not var_pos:
+                return f"it must accept *{p.name}"
+            continue
+        if p.kind is P.VAR_KEYWORD:
+            if not var_kw:
+                return f"it must accept **{p.name}"
+            continue
+        if p.kind is P.POSITIONAL_ONLY:
+            match = positional[index] if index < len(positional) else None
+            if match is None and not var_pos:
+                return f"it must accept positional parameter {index + 1} ({p.name})"
+        else:
+            match = by_name.get(p.name)
+            if match is None:
+                if var_kw and (p.kind is P.KEYWORD_ONLY or var_pos):
+                    continue
+                return f"parameter {p.name!r} is missing"
+            if match.kind in (P.POSITIONAL_ONLY, P.VAR_POSITIONAL, P.VAR_KEYWORD):
+                return f"parameter {p.name!r} must be passable by name"
+            if p.kind is P.POSITIONAL_OR_KEYWORD and (match.kind is P.KEYWORD_ONLY or positional.index(match) != index):
+                return f"parameter {p.name!r} must be positional parameter {index + 1}"
+        if match is not None:
+            used.add(match.name)
+            if p.default is not P.empty and match.default is P.empty:
+                return f"parameter {match.name!r} needs a default, as in the interface"
+    extra = [
+        p.name
+        for p in impl
+        if p.name not in used and p.kind not in (P.VAR_POSITIONAL, P.VAR_KEYWORD) and p.default is P.empty
+    ]
+    if extra:
+        return f"extra parameter(s) {', '.join(map(repr, extra))} without a default"
+    return None
+
+
+# -- hookimpl plugins -------------------------------------------------------------------
+
+
+def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Problem]]:
+    """Import and register every hookimpl plugin the way the host does.
+
+    Returns the hooks each plugin implements (for the frozen registry) and
+    the problems: import failures, argument names the hookspec lacks
+    (pluggy's own validation), and impls of hooks that no spec declares.
+    """
+    import pluggy
+
+    from corehost import hookspecs
+    from corehost.plugins import has_hookspecs
+
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    out: list[Problem] = []
+    modules = []
+    for info in sorted(registry.plugins.values(), key=lambda p: p.name):
+        try:
+            modules.append((info, info.load()))
+        except PluginLoadError as exc:
+            out.append(_load_problem(info, exc))
+    for _, module in modules:
+        if has_hookspecs(module):
+            pm.add_hookspecs(module)
+    registered: list[PluginInfo] = []
+    for info, module in modules:
+        try:
+            pm.register(module, name=info.name)
+        except pluggy.PluginValidationError as exc:
+            out.append(
+                Problem(
+                    info.distribution,
+                    f"plugin {info.name!r}",
+                    " ".join(str(exc).split()) + ". Rename the hookimpl's arguments to the "
+                    "hookspec's, or drop the extra ones.",
+                )
+            )
+            continue
+        except ValueError as exc:
+            out.append(Problem(info.distribution, f"plugin {info.name!r}", str(exc)))
+            continue
+        registered.append(info)
+    specs = sorted(n for n, hc in vars(pm.hook).items() if getattr(hc, "spec", None) is not None)
+    hooks: dict[str, list[str]] = {i.name: [] for i in registered}
+    by_name = {i.name: i for i in registered}
+    for hook_name, caller in sorted(vars(pm.hook).items()):
+        if not hasattr(caller, "get_hookimpls"):
+            continue
+        for impl in caller.get_hookimpls():
+            owner = by_name.get(impl.plugin_name)
+            if owner is None:
+                continue
+            hooks[owner.name].append(hook_name)
+            if caller.spec is None and not impl.optionalhook:
+                out.append(
+                    Problem(
+                        owner.distribution,
+                        f"hookimpl {hook_name!r} of plugin {owner.name!r}",
+                        f"matches no hookspec{did_you_mean(hook_name, specs)}. Fix the name, or mark it "
+                        "@hookimpl(optionalhook=True) if it is for a plugin that may be absent.",
+                    )
+                )
+    return hooks, out
+
+
+# -- declared compatibility ---------------------------------------------------------------
+
+
+def check_versions(registry: Registry) -> list[Problem]:
+    """Each plugin's declared ranges on corehost and on the namespaces' owners.
+
+    The go-plugin "Incompatible API version" check, done the packaging way
+    and before anything runs: a distribution installed with ``--no-deps``
+    next to a corehost its range excludes is named with both versions.
+    """
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from corehost.discovery import CORE_DISTRIBUTION
+
+    owners: dict[str, str] = {ns.name: ns.distribution for ns in registry.namespaces.values()}
+    uses: dict[str, set[str]] = {}
+    for info in registry.modules.values():
+        uses.setdefault(info.distribution, set()).add(owners.get(info.namespace, ""))
+    out: list[Problem] = []
+    for dist, version in sorted(registry.distributions().items()):
+        if canonicalize_name(dist) == CORE_DISTRIBUTION:
+            continue
+        try:
+            requires = metadata.requires(dist) or []
+        except metadata.PackageNotFoundError:
+            continue
+        owners_used = {canonicalize_name(o) for o in uses.get(dist, set()) if o}
+        needed = ({canonicalize_name(CORE_DISTRIBUTION)} | owners_used) - {canonicalize_name(dist)}
+        declared: set[str] = set()
+        for line in requires:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement:
+                continue
+            name = canonicalize_name(req.name)
+            if name not in needed or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+                continue
+            declared.add(name)
+            try:
+                installed = metadata.version(req.name)
+            except metadata.PackageNotFoundError:
+                out.append(
+                    Problem(
+                        dist,
+                        f"distribution {dist} {version}",
+                        f"requires {req} but {req.name} is not installed; install it.",
+                    )
+                )
+                continue
+            if req.specifier and not req.specifier.contains(installed, prereleases=True):
+                out.append(
+                    Problem(
+                        dist,
+                        f"distribution {dist} {version}",
+                        f"is incompatible: it requires {req.name}{req.specifier}, but {req.name} {installed} is "
+                        f"installed. Install a release of {dist} made for {req.name} {installed}, or a "
+                        f"{req.name} within {req.specifier}.",
+                    )
+                )
+        for name in sorted(needed - declared):
+            out.append(
+                Problem(
+                    dist,
+                    f"distribution {dist} {version}",
+                    f"declares no dependency on {name}; add a version range for it to the "
+                    "plugin's dependencies so incompatible versions are caught.",
+                    WARNING,
+                )
+            )
+    return out

@@ -1,0 +1,197 @@
+"""The host: runs a config through the whole lifecycle, and undoes it safely.
+
+Order, as in Caddy: every app (and, through the context, every guest module)
+is built, provisioned and validated; then the apps are started in config
+order; on shutdown they are stopped in reverse order and every module is
+cleaned up in reverse order. If anything fails part way, what was started is
+stopped and what was provisioned is cleaned up, and the error names the
+module and its config path.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from corehost.context import Context, Loaded
+from corehost.discovery import environment_registry
+from corehost.errors import CleanupErrors, CorehostError, LifecycleError
+from corehost.plugins import Plugins
+from corehost.registry import Registry
+
+
+class Stopped(BaseException):
+    """Raised in the main thread when a signal arrives before the apps run.
+
+    A BaseException so that module code catching ``Exception`` during
+    provisioning cannot swallow the user's Ctrl-C.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+@dataclass
+class Running:
+    """A provisioned config: its context and its apps (started or not)."""
+
+    ctx: Context
+    apps: dict[str, Any]
+    started: list[str] = field(default_factory=list)
+
+
+class Host:
+    """A registry plus the plugins' hooks: everything needed to run configs."""
+
+    def __init__(self, registry: Registry | None = None, *, strict: bool = False) -> None:
+        self.registry = environment_registry() if registry is None else registry
+        self.plugins = Plugins(self.registry, strict=strict)
+        self._hook_modules_added = False
+
+    def add_generated_modules(self) -> None:
+        """Let plugins register modules they generate (once per host)."""
+        if not self._hook_modules_added:
+            self._hook_modules_added = True
+            self.plugins.call("corehost_register_modules", registry=self.registry)
+
+    def provision(self, config: Mapping[str, Any]) -> Running:
+        """Build, provision and validate every app; clean up if any fails."""
+        self.add_generated_modules()
+        self.plugins.call("corehost_config_loaded", config=config)
+        ctx = Context(self.registry, config)
+        apps: dict[str, Any] = {}
+        try:
+            for app_id, app_config in config.get("apps", {}).items():
+                apps[app_id] = ctx.load(app_id, app_config, f"apps.{app_id}")
+        except BaseException:
+            _cleanup_after_failure(ctx)
+            raise
+        return Running(ctx, apps)
+
+    @contextmanager
+    def context(self, config: Mapping[str, Any] | None = None) -> Iterator[Context]:
+        """A context for loading modules outside a config run (e.g. in a command).
+
+        Everything loaded through it is cleaned up when the block ends.
+        """
+        self.add_generated_modules()
+        ctx = Context(self.registry, config)
+        try:
+            yield ctx
+        finally:
+            ctx.cleanup()
+
+    def validate(self, config: Mapping[str, Any]) -> None:
+        """Provision and validate everything, start nothing, clean up."""
+        self.provision(config).ctx.cleanup()
+
+    def start(self, running: Running) -> None:
+        """Start the apps in config order; on failure stop those started, clean up."""
+        for app_id, app in running.apps.items():
+            try:
+                start = getattr(app, "start", None)
+                if start is not None:
+                    start()
+            except BaseException as exc:
+                try:
+                    self._stop_apps(running)
+                finally:
+                    _cleanup_after_failure(running.ctx)
+                if isinstance(exc, Exception) and not isinstance(exc, CorehostError):
+                    raise LifecycleError(app_id, f"apps.{app_id}", "start", exc) from exc
+                raise
+            running.started.append(app_id)
+        self.plugins.call("corehost_apps_started", apps=dict(running.apps))
+
+    def shutdown(self, running: Running, reason: str) -> None:
+        """Stop every started app in reverse order, then clean up every module."""
+        self.plugins.call("corehost_stopping", reason=reason)
+        errors: list[str] = []
+        try:
+            self._stop_apps(running)
+        except CorehostError as exc:
+            errors.append(str(exc))
+        try:
+            running.ctx.cleanup()
+        except CorehostError as exc:
+            errors.append(str(exc))
+        if errors:
+            raise CleanupErrors("; ".join(errors))
+
+    def _stop_apps(self, running: Running) -> None:
+        errors: list[str] = []
+        while running.started:
+            app_id = running.started.pop()
+            try:
+                stop = getattr(running.apps[app_id], "stop", None)
+                if stop is not None:
+                    stop()
+            except Exception as exc:
+                errors.append(str(LifecycleError(app_id, f"apps.{app_id}", "stop", exc)))
+        if errors:
+            raise CleanupErrors("; ".join(errors))
+
+    def run(self, config: Mapping[str, Any], *, handle_signals: bool = True) -> str:
+        """Run ``config`` until an app or a signal asks to stop; return why it stopped."""
+        with _signals(handle_signals) as state:
+            running = self.provision(config)
+            state.ctx = running.ctx
+            self.start(running)
+            while not running.ctx.stop_requested.wait(0.2):
+                pass
+            reason = running.ctx.stop_reason
+            state.shutting_down = True
+            self.shutdown(running, reason)
+            return reason
+
+
+def _cleanup_after_failure(ctx: Context) -> None:
+    """Clean up after a failure without hiding the failure itself."""
+    try:
+        ctx.cleanup()
+    except CorehostError:
+        pass
+
+
+@dataclass
+class _SignalState:
+    ctx: Context | None = None
+    signum: int = 0
+    shutting_down: bool = False
+
+
+@contextmanager
+def _signals(enabled: bool) -> Iterator[_SignalState]:
+    """SIGINT/SIGTERM: during set-up, abort it; while running, ask to stop.
+
+    Once shutdown has begun a further signal is only noted, so that a
+    second Ctrl-C cannot cut cleanup short.
+    """
+    state = _SignalState()
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        state.signum = state.signum or signum
+        if state.shutting_down:
+            return
+        if state.ctx is None:
+            raise Stopped(signum)
+        state.ctx.request_stop(f"signal {signal.Signals(signum).name}")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield state
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+__all__ = ["Host", "Loaded", "Running", "Stopped"]

@@ -1,0 +1,68 @@
+"""The core's own interfaces: apps, and the optional lifecycle methods.
+
+Every lifecycle method is optional, as in Caddy: a module implements only
+the steps it needs, and the host calls whichever are present. The Protocols
+below document the signatures; the guards check modules against them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from corehost.ids import APPS
+from corehost.registry import NamespaceInfo
+
+if TYPE_CHECKING:
+    from corehost.context import Context
+
+CORE_DISTRIBUTION = "corehost"
+
+
+@runtime_checkable
+class App(Protocol):
+    """A top-level module, configured under ``apps.<id>`` and started by the host.
+
+    ``start`` must not block: long-running work belongs in threads or
+    subprocesses that ``stop`` ends. An app that has finished its work calls
+    ``ctx.request_stop()``.
+    """
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@runtime_checkable
+class Provisioner(Protocol):
+    """Set-up after the config is decoded: load guest modules, open resources."""
+
+    def provision(self, ctx: Context) -> None: ...
+
+
+@runtime_checkable
+class Validator(Protocol):
+    """Check the provisioned module; raising stops the config from running."""
+
+    def validate(self) -> None: ...
+
+
+@runtime_checkable
+class CleanerUpper(Protocol):
+    """Release what ``provision`` acquired; called once, in reverse order."""
+
+    def cleanup(self) -> None: ...
+
+
+#: Lifecycle methods and the interface that defines each.
+LIFECYCLE: dict[str, type] = {
+    "provision": Provisioner,
+    "validate": Validator,
+    "cleanup": CleanerUpper,
+}
+
+
+def core_namespaces() -> list[NamespaceInfo]:
+    """Namespaces the core declares itself: the root namespace of apps."""
+    from corehost import __version__
+
+    return [NamespaceInfo(APPS, "corehost.interfaces:App", CORE_DISTRIBUTION, __version__, App)]

@@ -1,0 +1,84 @@
+"""Hookimpl plugins: imported on demand and registered with pluggy.
+
+A plugin is imported the first time one of the hooks it implements is
+called. When the registry knows which hooks a plugin implements (a frozen
+registry records it at build time) that is exact; otherwise the first hook
+call imports every plugin. A plugin that fails to import or register is
+reported with its distribution and skipped, so one broken plugin does not
+take the host down; with ``strict`` it is an error instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from corehost import hookspecs
+from corehost.errors import PluginLoadError
+from corehost.markers import PROJECT
+from corehost.registry import PluginInfo, Registry
+
+
+def _warn(error: PluginLoadError) -> None:
+    print(f"corehost: warning: {error} (the host goes on without it; --strict makes this an error)", file=sys.stderr)
+
+
+def has_hookspecs(module: ModuleType) -> bool:
+    """Whether a plugin module declares hooks of its own."""
+    return any(hasattr(getattr(module, n, None), f"{PROJECT}_spec") for n in dir(module))
+
+
+class Plugins:
+    """The host's pluggy manager, filled lazily from a registry."""
+
+    def __init__(
+        self, registry: Registry, *, strict: bool = False, report: Callable[[PluginLoadError], None] = _warn
+    ) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.strict = strict
+        self.report = report
+        self.failures: list[PluginLoadError] = []
+        self._pending: dict[str, PluginInfo] = dict(registry.plugins)
+
+    def load(self, hook: str | None = None) -> None:
+        """Import and register the pending plugins that may implement ``hook``.
+
+        Modules are all imported before any is registered, so that hookspecs
+        a plugin declares are known when another plugin's impls are checked.
+        """
+        batch = [p for p in self._pending.values() if hook is None or p.hooks is None or hook in p.hooks]
+        imported: list[tuple[PluginInfo, ModuleType]] = []
+        for info in batch:
+            del self._pending[info.name]
+            try:
+                imported.append((info, info.load()))
+            except PluginLoadError as exc:
+                self._fail(exc)
+        for _, module in imported:
+            if has_hookspecs(module):
+                self.pm.add_hookspecs(module)
+        for info, module in imported:
+            try:
+                self.pm.register(module, name=info.name)
+            except (pluggy.PluginValidationError, ValueError) as exc:
+                self._fail(PluginLoadError(info.distribution, f"plugin {info.name!r}", str(exc)))
+
+    def _fail(self, error: PluginLoadError) -> None:
+        if self.strict:
+            raise error
+        self.failures.append(error)
+        self.report(error)
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook`` on every plugin that implements it (pluggy's 1:N call)."""
+        self.load(hook)
+        caller = getattr(self.pm.hook, hook, None)
+        if caller is None:
+            return []
+        result: list[Any] = caller(**kwargs)
+        return result

@@ -1,0 +1,219 @@
+"""The registry: what modules, namespaces and plugins exist, without importing them.
+
+An entry in the registry is only a name and a dotted *target*
+(``package.module:Object``); the code behind it is imported the first time
+something asks for it with :meth:`Entry.load`. That is what lets
+``list-modules``, lookups and "which modules are in namespace X" run without
+touching plugin code, and lets ``corehost run`` import only the modules its
+config uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from corehost import ids
+from corehost.errors import PluginLoadError, UnknownModule, UnknownNamespace, did_you_mean
+
+#: Entry-point groups: the whole of the plugin contract.
+MODULES_GROUP = "corehost.modules"
+NAMESPACES_GROUP = "corehost.namespaces"
+PLUGINS_GROUP = "corehost.plugins"
+
+
+def import_target(target: str) -> Any:
+    """Import ``package.module:Attr.attr`` (or a bare module path) and return it."""
+    module_name, _, attrs = target.partition(":")
+    obj: Any = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing a distribution provides: a module, a namespace or a plugin.
+
+    ``target`` is where the object lives; ``obj`` is set instead for things
+    registered from code (programmatic composition, generated modules).
+    """
+
+    name: str
+    target: str
+    distribution: str
+    version: str
+    obj: Any = field(default=None, compare=False, repr=False)
+
+    kind = "entry"
+
+    def load(self) -> Any:
+        """Import and return the object; the error names the distribution."""
+        if self.obj is not None:
+            return self.obj
+        try:
+            return import_target(self.target)
+        except (Exception, SystemExit) as exc:
+            raise PluginLoadError(
+                self.distribution,
+                f"{self.kind} {self.name!r}",
+                f"importing {self.target!r} failed with {type(exc).__name__}: {exc}. "
+                f"Fix the plugin or uninstall/disable it "
+                f"(COREHOST_DISABLE_PLUGINS={self.distribution}).",
+            ) from exc
+
+    @property
+    def imported(self) -> bool:
+        """Whether the code behind the entry is already in ``sys.modules``."""
+        return self.obj is not None or self.target.partition(":")[0] in sys.modules
+
+
+@dataclass(frozen=True)
+class ModuleInfo(Entry):
+    """A module: ``name`` is its full ID, ``target`` a class or factory."""
+
+    kind = "module"
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+    @property
+    def namespace(self) -> str:
+        return ids.namespace_of(self.name)
+
+    @property
+    def short_name(self) -> str:
+        return ids.name_of(self.name)
+
+
+@dataclass(frozen=True)
+class NamespaceInfo(Entry):
+    """A namespace and the interface (Protocol or ABC) its modules implement."""
+
+    kind = "namespace"
+
+
+@dataclass(frozen=True)
+class PluginInfo(Entry):
+    """A module of ``@hookimpl`` functions.
+
+    ``hooks`` lists the hooks it implements when that is known ahead of time
+    (a frozen registry records it), so that a hook call imports only the
+    plugins that implement it; ``None`` means "unknown, import to find out".
+    """
+
+    hooks: tuple[str, ...] | None = None
+    kind = "plugin"
+
+
+@dataclass
+class Registry:
+    """Every module, namespace and plugin known to this host, by name.
+
+    Duplicate module IDs are not fatal here: the first one stays usable for
+    listing, and :attr:`conflicts` keeps every clash so that guards can name
+    both distributions and :meth:`get` can refuse to guess.
+    """
+
+    modules: dict[str, ModuleInfo] = field(default_factory=dict)
+    namespaces: dict[str, NamespaceInfo] = field(default_factory=dict)
+    plugins: dict[str, PluginInfo] = field(default_factory=dict)
+    conflicts: list[tuple[Entry, Entry]] = field(default_factory=list)
+    #: Distributions skipped by COREHOST_PLUGINS / COREHOST_DISABLE_PLUGINS.
+    skipped: set[str] = field(default_factory=set)
+    #: Whether this registry was frozen by a build (no entry-point scan).
+    frozen: bool = False
+    #: The build record, for a frozen registry.
+    build: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        """Add ``entry``; a second entry with the same name is a conflict."""
+        tables: dict[type, dict[str, Any]] = {
+            ModuleInfo: self.modules,
+            NamespaceInfo: self.namespaces,
+            PluginInfo: self.plugins,
+        }
+        table = tables.get(type(entry))
+        if table is None:
+            raise TypeError(f"not a registry entry: {entry!r}")
+        old = table.get(entry.name)
+        if old is None:
+            table[entry.name] = entry
+        elif old != entry:
+            self.conflicts.append((old, entry))
+
+    def add_module(
+        self, module_id: str, obj: Callable[..., Any], distribution: str = "__main__", version: str = "0"
+    ) -> ModuleInfo:
+        """Register a module from code (no entry point needed)."""
+        target = f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', '?')}"
+        info = ModuleInfo(ids.check_id(module_id), target, distribution, version, obj)
+        self.add(info)
+        return info
+
+    def add_namespace(
+        self, name: str, interface: type, distribution: str = "__main__", version: str = "0"
+    ) -> NamespaceInfo:
+        """Declare a namespace from code."""
+        target = f"{interface.__module__}:{interface.__qualname__}"
+        info = NamespaceInfo(name, target, distribution, version, interface)
+        self.add(info)
+        return info
+
+    def get(self, module_id: str) -> ModuleInfo:
+        """The module with this ID; the error suggests the nearest known ID."""
+        info = self.modules.get(module_id)
+        if info is None:
+            namespace = ids.namespace_of(module_id)
+            known = ", ".join(m.short_name for m in self.in_namespace(namespace)) or "none installed"
+            what = "app" if namespace == ids.APPS else "module"
+            where = "Known apps" if namespace == ids.APPS else f"Known modules in namespace {namespace!r}"
+            raise UnknownModule(
+                f"unknown {what} {module_id!r}{did_you_mean(module_id, self.modules)}. {where}: {known}. "
+                "Install the plugin that provides it, or fix the name."
+            )
+        clash = [b for a, b in self.conflicts if a.name == module_id and isinstance(b, ModuleInfo)]
+        if clash:
+            dists = ", ".join(sorted({info.distribution, *(b.distribution for b in clash)}))
+            raise UnknownModule(
+                f"module {module_id!r} is provided by more than one distribution ({dists}); "
+                "uninstall or disable all but one of them."
+            )
+        return info
+
+    def namespace(self, name: str) -> NamespaceInfo:
+        """The declared namespace ``name``."""
+        info = self.namespaces.get(name)
+        if info is None:
+            raise UnknownNamespace(
+                f"namespace {name!r} is not declared{did_you_mean(name, self.namespaces)}; "
+                f"a plugin must declare it in the {NAMESPACES_GROUP!r} entry-point group."
+            )
+        return info
+
+    def in_namespace(self, namespace: str) -> list[ModuleInfo]:
+        """Modules directly in ``namespace`` (not in its sub-namespaces), by ID."""
+        return sorted(
+            (m for m in self.modules.values() if ids.namespace_of(m.id) == namespace),
+            key=lambda m: m.id,
+        )
+
+    def distributions(self) -> dict[str, str]:
+        """Every distribution that provides something, with its version."""
+        return {e.distribution: e.version for e in self.entries()}
+
+    def entries(self) -> Iterator[Entry]:
+        yield from self.namespaces.values()
+        yield from self.modules.values()
+        yield from self.plugins.values()
+
+    def provided_by(self, distribution: str) -> list[Entry]:
+        return [e for e in self.entries() if e.distribution == distribution]
+
+    def extend(self, entries: Iterable[Entry]) -> None:
+        for entry in entries:
+            self.add(entry)
