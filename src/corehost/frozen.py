@@ -67,3 +67,30 @@ def load_frozen() -> Registry | None:
             raise
         return None
     return from_data(module.REGISTRY, getattr(module, "BUILD", {}))
+
+
+def inspect_environment() -> dict[str, Any]:
+    """Guard problems and registry data of the running environment, as JSON-ready data.
+
+    The builder runs this (``python -m corehost.frozen``) with the target
+    environment's interpreter: the guards run where the bundle will run, and
+    the registry it freezes is exactly what the guards passed. Every entry
+    point is read, whatever COREHOST_PLUGINS says: a build is its own selection.
+    """
+    from corehost.discovery import Selection, discover
+    from corehost.guards import check_all
+
+    registry = discover(Selection())
+    problems, hooks = check_all(registry)
+    return {
+        "problems": [p.to_json() for p in problems],
+        "registry": to_data(registry, hooks),
+        "distributions": registry.distributions(),
+    }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    json.dump(inspect_environment(), sys.stdout, indent=1, sort_keys=True)

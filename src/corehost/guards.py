@@ -54,7 +54,12 @@ def errors(problems: list[Problem]) -> list[Problem]:
 
 
 def check(registry: Registry, *, versions: bool = True) -> list[Problem]:
-    """Run every guard over ``registry``; plugin code is imported here.
+    """Run every guard over ``registry``; plugin code is imported here."""
+    return check_all(registry, versions=versions)[0]
+
+
+def check_all(registry: Registry, *, versions: bool = True) -> tuple[list[Problem], dict[str, list[str]]]:
+    """Every guard, plus the hooks each plugin implements (for a frozen registry).
 
     Anything plugins print while being imported goes to stderr, so that a
     chatty plugin cannot corrupt machine-readable output on stdout.
@@ -62,11 +67,11 @@ def check(registry: Registry, *, versions: bool = True) -> list[Problem]:
     with contextlib.redirect_stdout(sys.stderr):
         problems = check_ids(registry) + check_duplicates(registry) + check_namespaces(registry)
         problems += check_modules(registry)
-        _, hook_problems = check_plugins(registry)
+        hooks, hook_problems = check_plugins(registry)
         problems += hook_problems
         if versions:
             problems += check_versions(registry)
-    return problems
+    return problems, hooks
 
 
 # -- IDs, duplicates, namespaces ------------------------------------------------------
