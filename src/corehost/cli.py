@@ -8,9 +8,7 @@ command name is not built in, or when the command list is shown.
 from __future__ import annotations
 
 import functools
-import json
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -71,6 +69,18 @@ def cli(debug: bool, strict: bool) -> None:
     """corehost: a plugin host in the style of Caddy's modules."""
 
 
+def _echo_json(data: object) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
+
+
 def _config(path: str) -> dict[str, Any]:
     from corehost.config import load_config
 
@@ -124,21 +134,18 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
         else sorted(registry.modules.values(), key=lambda m: m.id)
     )
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": m.id,
-                        "namespace": m.namespace,
-                        "name": m.short_name,
-                        "distribution": m.distribution,
-                        "version": m.version,
-                        "target": m.target,
-                    }
-                    for m in modules
-                ],
-                indent=2,
-            )
+        _echo_json(
+            [
+                {
+                    "id": m.id,
+                    "namespace": m.namespace,
+                    "name": m.short_name,
+                    "distribution": m.distribution,
+                    "version": m.version,
+                    "target": m.target,
+                }
+                for m in modules
+            ]
         )
         return
     for m in modules:
@@ -160,7 +167,10 @@ def build_info(as_json: bool) -> None:
     host = get_host()
     host.add_generated_modules()
     info = collect(host.registry)
-    click.echo(json.dumps(info, indent=2, sort_keys=True) if as_json else render_text(info))
+    if as_json:
+        _echo_json(info)
+    else:
+        click.echo(render_text(info))
 
 
 @cli.command()
@@ -172,7 +182,7 @@ def check(as_json: bool) -> None:
 
     problems = run_guards(get_host().registry)
     if as_json:
-        click.echo(json.dumps([p.to_json() for p in problems], indent=2))
+        _echo_json([p.to_json() for p in problems])
     else:
         for p in problems:
             click.echo(str(p))
@@ -208,7 +218,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return 1
     except CorehostError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(f"corehost: error: {exc.message}", err=True)
         return exc.exit_code
     except Stopped as exc:
@@ -219,7 +229,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(
             f"corehost: error: unexpected {type(exc).__name__}: {exc} "
             "(run with --debug for the traceback, and report it to the plugin or corehost)",

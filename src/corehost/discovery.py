@@ -13,7 +13,6 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from corehost.interfaces import core_namespaces
@@ -82,6 +81,8 @@ def discover(selection: Selection | None = None, groups: Collection[str] = tuple
     registry = Registry()
     registry.extend(core_namespaces())
     versions: dict[int, tuple[str, str]] = {}
+    from importlib import metadata
+
     # One scan of every distribution's entry points, then a cheap select per group.
     everything = metadata.entry_points()
     for group in groups:

@@ -8,7 +8,6 @@ paragraph and exits non-zero; a traceback is only shown with ``--debug``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -85,5 +84,7 @@ class GuardError(CorehostError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ``" (did you mean 'x'?)"`` suffix, or ``""`` when nothing is close."""
+    import difflib
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -11,7 +11,6 @@ imports from a zipapp like any other module.
 from __future__ import annotations
 
 import importlib
-import pprint
 from typing import Any
 
 from corehost.registry import ModuleInfo, NamespaceInfo, PluginInfo, Registry
@@ -51,6 +50,8 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None) -> Regi
 
 def render(registry_data: dict[str, Any], build: dict[str, Any]) -> str:
     """Source of the ``_corehost_frozen`` module (deterministic: sorted, no clock)."""
+    import pprint
+
     return (
         '"""Frozen corehost registry and build record, written by corehost-build."""\n\n'
         f"REGISTRY = {pprint.pformat(registry_data, width=100, sort_dicts=True)}\n\n"

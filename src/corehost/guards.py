@@ -21,7 +21,7 @@ from typing import Any
 
 from corehost import ids
 from corehost.errors import PluginLoadError, did_you_mean
-from corehost.markers import PROJECT
+from corehost.plugins import PROJECT
 from corehost.registry import Entry, PluginInfo, Registry
 
 ERROR = "error"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pluggy
 
-PROJECT = "corehost"
+from corehost.plugins import PROJECT
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

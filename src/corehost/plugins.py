@@ -13,14 +13,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from corehost import hookspecs
 from corehost.errors import PluginLoadError
-from corehost.markers import PROJECT
 from corehost.registry import PluginInfo, Registry
+
+if TYPE_CHECKING:
+    import pluggy
+
+#: pluggy project name; here rather than in markers so that it costs no pluggy import.
+PROJECT = "corehost"
 
 
 def _warn(error: PluginLoadError) -> None:
@@ -38,12 +40,23 @@ class Plugins:
     def __init__(
         self, registry: Registry, *, strict: bool = False, report: Callable[[PluginLoadError], None] = _warn
     ) -> None:
-        self.pm = pluggy.PluginManager(PROJECT)
-        self.pm.add_hookspecs(hookspecs)
+        self._pm: pluggy.PluginManager | None = None
         self.strict = strict
         self.report = report
         self.failures: list[PluginLoadError] = []
         self._pending: dict[str, PluginInfo] = dict(registry.plugins)
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager, made on first use: a run that calls no hook never imports pluggy."""
+        if self._pm is None:
+            import pluggy
+
+            from corehost import hookspecs
+
+            self._pm = pluggy.PluginManager(PROJECT)
+            self._pm.add_hookspecs(hookspecs)
+        return self._pm
 
     def load(self, hook: str | None = None) -> None:
         """Import and register the pending plugins that may implement ``hook``.
@@ -65,7 +78,7 @@ class Plugins:
         for info, module in imported:
             try:
                 self.pm.register(module, name=info.name)
-            except (pluggy.PluginValidationError, ValueError) as exc:
+            except Exception as exc:  # pluggy.PluginValidationError, ValueError for a name clash
                 self._fail(PluginLoadError(info.distribution, f"plugin {info.name!r}", str(exc)))
 
     def _fail(self, error: PluginLoadError) -> None:
@@ -77,6 +90,8 @@ class Plugins:
     def call(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call ``hook`` on every plugin that implements it (pluggy's 1:N call)."""
         self.load(hook)
+        if self._pm is None:
+            return []
         caller = getattr(self.pm.hook, hook, None)
         if caller is None:
             return []
