@@ -78,8 +78,7 @@ def build_wheel(project: Path, out: Path) -> Path:
     """Build ``project`` into a wheel in ``out`` and return the wheel's path."""
     dest = out / f".build-{project.name}-{os.getpid()}-{id(project)}"
     dest.mkdir(parents=True)
-    subprocess.run([uv(), "build", "-q", "--wheel", "--out-dir", str(dest), str(project)], check=True,
-                   env=clean_env())
+    subprocess.run([uv(), "build", "-q", "--wheel", "--out-dir", str(dest), str(project)], check=True, env=clean_env())
     (wheel,) = dest.glob("*.whl")
     final = out / wheel.name
     wheel.replace(final)
@@ -118,17 +117,23 @@ class Venv:
     def bin(self, name: str) -> Path:
         return self.path / "bin" / name
 
-    def run(self, *args: str | os.PathLike[str], env: Mapping[str, str] | None = None, check: bool = False,
-            timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str | os.PathLike[str],
+        env: Mapping[str, str] | None = None,
+        check: bool = False,
+        timeout: float = 120,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command; a bare first word is looked up in the venv's bin/."""
         argv = [str(a) for a in args]
         if (self.path / "bin" / argv[0]).exists():
             argv[0] = str(self.path / "bin" / argv[0])
-        result = subprocess.run(argv, capture_output=True, text=True, env=clean_env(env), timeout=timeout,
-                                cwd=cwd)
+        result = subprocess.run(argv, capture_output=True, text=True, env=clean_env(env), timeout=timeout, cwd=cwd)
         if check and result.returncode != 0:
-            raise AssertionError(f"{argv} exited {result.returncode}\nstdout:\n{result.stdout}\n"
-                                 f"stderr:\n{result.stderr}")
+            raise AssertionError(
+                f"{argv} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+            )
         return result
 
     def corehost(self, *args: str | os.PathLike[str], **kw: object) -> subprocess.CompletedProcess[str]:
