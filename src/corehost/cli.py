@@ -81,6 +81,30 @@ def _print_traceback() -> None:
     traceback.print_exc()
 
 
+_NOT_CULPRITS = ("corehost", "click", "pluggy", "importlib", "runpy", "contextlib", "functools")
+
+
+def _culprit(exc: BaseException) -> str:
+    """`` in pkg.mod (distribution D)``: the innermost non-host code in the traceback.
+
+    An unexpected error is nearly always a plugin's; naming its package and
+    distribution tells the user whom to report it to.
+    """
+    tb = exc.__traceback__
+    module = None
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if name.partition(".")[0] not in _NOT_CULPRITS and name not in sys.stdlib_module_names:
+            module = name
+        tb = tb.tb_next
+    if module is None:
+        return ""
+    from importlib import metadata
+
+    dists = metadata.packages_distributions().get(module.partition(".")[0], [])
+    return f" in {module}" + (f" (distribution {', '.join(sorted(set(dists)))})" if dists else "")
+
+
 def _config(path: str) -> dict[str, Any]:
     from corehost.config import load_config
 
@@ -231,7 +255,7 @@ def main(args: Sequence[str] | None = None) -> int:
         if debug:
             _print_traceback()
         click.echo(
-            f"corehost: error: unexpected {type(exc).__name__}: {exc} "
+            f"corehost: error: unexpected {type(exc).__name__}{_culprit(exc)}: {exc} "
             "(run with --debug for the traceback, and report it to the plugin or corehost)",
             err=True,
         )
