@@ -56,7 +56,8 @@ class Context:
         self.check_interfaces = check_interfaces
         self.stop_requested = threading.Event()
         self.stop_reason = ""
-        self._frames: list[tuple[str, Mapping[str, Any]]] = []
+        #: The modules being provisioned, innermost last: (path, raw config, instance).
+        self._frames: list[tuple[str, Mapping[str, Any], Any]] = []
         self._checked: set[tuple[type, str]] = set()
 
     def request_stop(self, reason: str = "requested by a module") -> None:
@@ -126,7 +127,7 @@ class Context:
         loaded = Loaded(info, instance, path)
         if self.check_interfaces:
             self._check_interface(loaded)
-        self._frames.append((path, config))
+        self._frames.append((path, config, instance))
         try:
             _call(loaded, "provision", self)
             _call(loaded, "validate")
@@ -172,9 +173,12 @@ class Context:
     def _path_of(self, value: Any, field: str | None) -> str:
         if not self._frames:
             return field or ""
-        path, raw = self._frames[-1]
+        path, raw, instance = self._frames[-1]
         if field is None:
+            # The raw config value itself, else the decoded field the module
+            # passes on (a list[...] field is a checked copy), else an equal one.
             field = next((k for k, v in raw.items() if v is value), None)
+            field = field or next((k for k in raw if getattr(instance, str(k), None) is value), None)
             field = field or next((k for k, v in raw.items() if v == value), "?")
         return join_path(path, field)
 

@@ -152,13 +152,23 @@ def _match(value: Any, ann: Any, path: str) -> tuple[bool, Any]:
     if origin is typing.Annotated:
         return _match(value, args[0], path)
     if origin is typing.Union or origin is types.UnionType:
+        # An arm can fail deep inside (``list[int]`` on ``["a"]``): try the
+        # others first, and report that deeper error only if none fits.
+        deep: ConfigError | None = None
         for arg in args:
-            ok, converted = _match(value, arg, path)
+            try:
+                ok, converted = _match(value, arg, path)
+            except ConfigError as exc:
+                deep = deep or exc
+                continue
             if ok:
                 return True, converted
+        if deep is not None:
+            raise deep
         return False, value
     if origin is typing.Literal:
-        return value in args, value
+        # Same type as well as equal: ``True`` is not ``Literal[1]``, ``1.0`` not ``Literal[1]``.
+        return any(type(value) is type(a) and value == a for a in args), value
     if ann is None or ann is type(None):
         return value is None, value
     if ann is float:
