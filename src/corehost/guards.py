@@ -193,7 +193,7 @@ def check_modules(registry: Registry) -> list[Problem]:
                 Problem(
                     info.distribution,
                     f"module {info.id!r}",
-                    f"{problem} ({interface.__name__} is namespace {info.namespace!r}'s interface, "
+                    f"{problem} ({interface.__name__} is the interface of namespace {info.namespace!r}, "
                     f"declared by {ns.distribution if ns else '?'}).",
                 )
             )
@@ -323,13 +323,35 @@ def _params(name: str, value: Any) -> tuple[list[inspect.Parameter], inspect.Sig
     return params, sig
 
 
+class _Written(str):
+    """An annotation kept as source text: shown as written, not quoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _render(name: str, value: Any) -> str:
+    """``def name(self, x: int) -> str``, annotations as the source spells them.
+
+    Under ``from __future__ import annotations`` every annotation is a
+    string, which ``inspect`` would quote (``x: 'int'``); they are shown
+    unquoted so the signature reads like the code it came from.
+    """
     fn = _func(value.fget if isinstance(value, property) else value)
     prefix = "async def " if inspect.iscoroutinefunction(fn) else "def "
     try:
-        return f"{prefix}{name}{inspect.signature(fn)}"
+        sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return f"{prefix}{name}(...)"
+
+    def written(annotation: Any) -> Any:
+        return _Written(annotation) if isinstance(annotation, str) else annotation
+
+    sig = sig.replace(
+        parameters=[p.replace(annotation=written(p.annotation)) for p in sig.parameters.values()],
+        return_annotation=written(sig.return_annotation),
+    )
+    return f"{prefix}{name}{sig}"
 
 
 def _signature_problem(name: str, spec: Any, impl: Any) -> str | None:
