@@ -215,6 +215,39 @@ def check(as_json: bool) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def cache() -> None:
+    """Show or clean the cache that bundles with compiled code unpack into."""
+
+
+@cache.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cache_list(as_json: bool) -> None:
+    """List unpacked bundles, their size, and which one is running."""
+    from corehost.bundle import cache_entries, cache_root
+
+    entries = cache_entries()
+    if as_json:
+        _echo_json(entries)
+        return
+    click.echo(f"cache: {cache_root()}")
+    for e in entries:
+        flags = " (current)" if e["current"] else " (partial)" if e["partial"] else ""
+        click.echo(f"  {e['id']}  {e['bytes'] / 1e6:.1f} MB{flags}")
+
+
+@cache.command("clean")
+@click.option("--all", "everything", is_flag=True, help="Also remove the running bundle's directory.")
+def cache_clean(everything: bool) -> None:
+    """Remove unpacked bundles other than the running one."""
+    from corehost.bundle import clean_cache
+
+    removed = clean_cache(keep_current=not everything)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
+
+
 @cli.command()
 def version() -> None:
     """Print corehost's version."""

@@ -52,7 +52,7 @@ class PluginLoadError(CorehostError):
     def __init__(self, distribution: str, what: str, message: str) -> None:
         self.distribution = distribution
         self.what = what
-        super().__init__(f"plugin {what} (distribution {distribution}): {message}")
+        super().__init__(f"{what} (distribution {distribution}): {message}")
 
 
 class LifecycleError(CorehostError):

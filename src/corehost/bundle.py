@@ -1,0 +1,217 @@
+"""Start-up of a single-file bundle, and the cache its compiled code unpacks into.
+
+``corehost-build --output corehost.pyz`` writes this file's source as the
+archive's ``__main__.py``, with :data:`BUNDLE` filled in. It therefore uses
+the standard library only, and imports as little as it can: it runs before
+anything else in the bundle is importable, on every start.
+
+A pure-Python bundle runs straight from the archive: its modules were
+compiled at build time to (unchecked, hash-based) ``.pyc`` files beside their
+sources, which zipimport loads without compiling anything. A bundle with
+compiled extension modules (which zipimport cannot load) unpacks once into a
+per-build directory of the user's cache; unpacking goes to a temporary
+directory that is renamed into place, so concurrent first runs are safe and a
+later run finds either nothing or a complete directory. ``corehost cache list``
+and ``corehost cache clean`` keep that cache from growing without bound.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+#: Filled in by the builder: id, python, platform, extract, site.
+BUNDLE: dict[str, Any] = {}
+
+CACHE_ENV = "COREHOST_CACHE_DIR"
+_TMP_PREFIX = ".tmp-"
+
+
+class BundleError(Exception):
+    """The bundle cannot start here; the message says why and what to do."""
+
+
+def interpreter_tag() -> str:
+    """``cpython-3.11``: what a pure-Python bundle needs of the interpreter."""
+    return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def platform_tag() -> str:
+    """``linux-x86_64``: what a bundle with compiled code needs of the machine."""
+    return f"{sys.platform}-{os.uname().machine}"
+
+
+def check_interpreter(bundle: dict[str, Any]) -> None:
+    """Stop at once, naming both sides, on an interpreter the bundle was not built for."""
+    wanted, have = bundle.get("python"), interpreter_tag()
+    if wanted and wanted != have:
+        raise BundleError(
+            f"this bundle was built for {wanted} but is running on {have} ({sys.executable}); "
+            f"run it with a {wanted} interpreter, or rebuild it with --python-version {sys.version_info[0]}."
+            f"{sys.version_info[1]}"
+        )
+    wanted_platform = bundle.get("platform")
+    if bundle.get("extract") and wanted_platform and wanted_platform != platform_tag():
+        raise BundleError(
+            f"this bundle holds compiled code for {wanted_platform} but is running on {platform_tag()}; "
+            f"rebuild it with --platform for this machine."
+        )
+
+
+def cache_root() -> str:
+    """Where bundles unpack: $COREHOST_CACHE_DIR, else the XDG cache dir."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "corehost", "bundles")
+
+
+def _fallback_root() -> str:
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"corehost-{os.getuid()}", "bundles")
+
+
+def unpacked(archive: str, bundle: dict[str, Any]) -> str:
+    """The directory holding this bundle's site-packages, unpacking it on first use."""
+    root = cache_root()
+    target = os.path.join(root, bundle["id"])
+    if os.path.isdir(target):
+        return target
+    try:
+        return _unpack(archive, bundle, root)
+    except OSError as exc:
+        if os.environ.get(CACHE_ENV):
+            raise BundleError(
+                f"cannot unpack the bundle into {root} ({exc.strerror or exc}); "
+                f"point {CACHE_ENV} at a writable directory"
+            ) from None
+        fallback = _fallback_root()
+        print(
+            f"corehost: warning: cache directory {root} is not writable ({exc.strerror or exc}); "
+            f"unpacking into {fallback} instead (set {CACHE_ENV} to choose)",
+            file=sys.stderr,
+        )
+        target = os.path.join(fallback, bundle["id"])
+        if os.path.isdir(target):
+            return target
+        try:
+            return _unpack(archive, bundle, fallback)
+        except OSError as exc2:
+            raise BundleError(
+                f"cannot unpack the bundle into {root} nor {fallback} ({exc2.strerror or exc2}); "
+                f"point {CACHE_ENV} at a writable directory"
+            ) from None
+
+
+def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
+    import shutil
+    import tempfile
+    import zipfile
+
+    os.makedirs(root, exist_ok=True)
+    target = os.path.join(root, bundle["id"])
+    tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{bundle['id'][:16]}-", dir=root)
+    try:
+        prefix = bundle["site"] + "/"
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if not info.filename.startswith(prefix) or info.is_dir():
+                    continue
+                dest = os.path.join(tmp, info.filename[len(prefix) :])
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                mode = (info.external_attr >> 16) & 0o777
+                if mode:
+                    os.chmod(dest, mode)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Another process finished first: its directory is complete, use it.
+            if not os.path.isdir(target):
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def current() -> dict[str, Any] | None:
+    """The manifest of the bundle this process runs from, if any."""
+    main = sys.modules.get("__main__")
+    bundle = getattr(main, "BUNDLE", None)
+    return bundle if isinstance(bundle, dict) and bundle.get("id") else None
+
+
+def cache_entries() -> list[dict[str, Any]]:
+    """Every unpacked bundle (and abandoned partial unpack) in the cache."""
+    root = cache_root()
+    try:
+        names = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return []
+    now_id = (current() or {}).get("id")
+    out = []
+    for name in names:
+        path = os.path.join(root, name)
+        if not os.path.isdir(path):
+            continue
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+        out.append(
+            {
+                "id": name,
+                "path": path,
+                "bytes": size,
+                "mtime": os.path.getmtime(path),
+                "current": name == now_id,
+                "partial": name.startswith(_TMP_PREFIX),
+            }
+        )
+    return out
+
+
+def clean_cache(keep_current: bool = True) -> list[str]:
+    """Remove unpacked bundles other than the running one; return what was removed."""
+    import shutil
+
+    removed = []
+    for entry in cache_entries():
+        if entry["current"] and keep_current:
+            continue
+        shutil.rmtree(entry["path"], ignore_errors=True)
+        removed.append(entry["path"])
+    return removed
+
+
+def render_main(bundle: dict[str, Any]) -> str:
+    """This file's source with :data:`BUNDLE` filled in: the archive's ``__main__.py``."""
+    import pprint
+
+    with open(__file__, encoding="utf-8") as f:
+        source = f.read()
+    placeholder = "BUNDLE: dict[str, Any] = {}\n"
+    filled = f"BUNDLE: dict[str, Any] = {pprint.pformat(bundle, width=100, sort_dicts=True)}\n"
+    return source.replace(placeholder, filled, 1)
+
+
+def main() -> None:
+    """Run corehost from the archive this file is the ``__main__`` of."""
+    archive = os.path.dirname(os.path.abspath(__file__))
+    try:
+        check_interpreter(BUNDLE)
+        site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])
+    except BundleError as exc:
+        print(f"corehost: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    sys.path.insert(0, site)
+    from corehost.cli import entry
+
+    entry()
+
+
+if __name__ == "__main__":
+    main()
