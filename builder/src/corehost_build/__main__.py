@@ -1,0 +1,3 @@
+from corehost_build.cli import entry
+
+entry()

@@ -1,0 +1,173 @@
+"""One build, start to finish: inputs in, a checked environment at the destination out.
+
+The steps follow the issue's guarantees in order: wheels of local projects,
+resolve and lock, install with hashes enforced into a fresh environment,
+run the guards in it, freeze the registry and the build record, then move
+it into place. Any failure before the move discards the staging folder, so
+the destination is either the old environment or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corehost_build import __version__
+from corehost_build.atomic import Staging
+from corehost_build.errors import SpecError
+from corehost_build.freeze import write_frozen
+from corehost_build.guards import DEFAULT_TIMEOUT, inspect_target, require_clean, warnings_of
+from corehost_build.lock import LockedPackage, check_name, digest, read_lock, write_atomic
+from corehost_build.progress import Progress
+from corehost_build.resolve import Pinned, compile_lock, pin
+from corehost_build.specs import Spec, default_host
+from corehost_build.venv import create_venv, install_lock, python_version, venv_python
+
+
+@dataclass
+class BuildRequest:
+    """Everything a build takes; the CLI and build files both produce one."""
+
+    venv: Path
+    plugins: list[Spec] = field(default_factory=list)
+    host: Spec | None = None
+    lock: Path | None = None
+    from_lock: Path | None = None
+    replace: dict[str, Spec] = field(default_factory=dict)
+    find_links: list[Path] = field(default_factory=list)
+    offline: bool = False
+    python: str | None = None
+    pip: bool = True
+    compile_bytecode: bool = False
+    guard_timeout: float = DEFAULT_TIMEOUT
+    #: The inputs in the user's words, for the build record.
+    inputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildResult:
+    """What a build made: for the summary, ``--json`` and the tests."""
+
+    venv: Path
+    lock: Path | None
+    packages: list[LockedPackage]
+    plugins: list[str]
+    modules: list[str]
+    warnings: list[dict[str, str]]
+    steps: dict[str, float]
+    seconds: float
+    wheels_cached: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "venv": str(self.venv),
+            "lock": str(self.lock) if self.lock else None,
+            "plugins": self.plugins,
+            "modules": self.modules,
+            "packages": [p.to_record() for p in self.packages],
+            "warnings": self.warnings,
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "wheels_cached": self.wheels_cached,
+        }
+
+
+def _check_request(request: BuildRequest) -> None:
+    if request.lock is not None:
+        check_name(request.lock, "--lock")
+    if request.from_lock is not None:
+        check_name(request.from_lock, "--from-lock")
+        if request.plugins or request.replace or request.host is not None:
+            raise SpecError(
+                f"--from-lock {request.from_lock} rebuilds exactly the locked set, so --with, --host, --replace "
+                "and --plugins-dir cannot be added to it; drop them, or build from the inputs with --lock instead."
+            )
+    elif not request.plugins:
+        raise SpecError("nothing to build: name at least one plugin with --with SPEC (or --plugins-dir DIR).")
+
+
+def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
+    """Build ``request`` into ``request.venv``; raise a :class:`BuildError` and leave it untouched on failure."""
+    import sys
+
+    progress = progress or Progress(quiet=True)
+    _check_request(request)
+    python = request.python or sys.executable
+    pinned: list[Pinned] = []
+    with Staging(request.venv) as staging:
+        if request.from_lock is not None:
+            lock_file = request.from_lock.resolve()
+            with progress.step("lock"):
+                packages = read_lock(lock_file)
+                progress.note(f"{len(packages)} packages from {request.from_lock}")
+        else:
+            with progress.step("wheels"):
+                host = request.host or default_host()
+                pinned.append(pin(host, "host", offline=request.offline))
+                pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
+                pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
+                local = [p for p in pinned if p.wheel is not None]
+                progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
+            with progress.step("resolve"):
+                lock_file = compile_lock(
+                    pinned,
+                    staging.root,
+                    python=python,
+                    find_links=request.find_links,
+                    offline=request.offline,
+                    extra=["pip"] if request.pip else [],
+                )
+                packages = read_lock(lock_file, "the new lock")
+                progress.note(f"{len(packages)} packages locked")
+        with progress.step("install"):
+            create_venv(staging.venv, python)
+            install_lock(lock_file, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
+        with progress.step("guards"):
+            report = inspect_target(venv_python(staging.venv), request.guard_timeout)
+            require_clean(report)
+            warnings = warnings_of(report)
+            for w in warnings:
+                progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
+            modules = [row[0] for row in report["registry"]["modules"]]
+            progress.note(f"{len(modules)} modules, {len(warnings)} warning(s)")
+        with progress.step("freeze"):
+            plugin_names = [p.name for p in pinned if p.role == "plugin"]
+            record = _record(request, pinned, packages, lock_file, staging.venv)
+            write_frozen(staging.venv, report["registry"], record)
+        with progress.step("commit"):
+            staging.commit()
+            if request.lock is not None:
+                write_atomic(lock_file, request.lock)
+    return BuildResult(
+        venv=staging.dest,
+        lock=request.lock,
+        packages=packages,
+        plugins=plugin_names or sorted(report.get("distributions", {})),
+        modules=modules,
+        warnings=warnings,
+        steps=progress.steps,
+        seconds=progress.total,
+        wheels_cached=sum(p.cached for p in pinned),
+    )
+
+
+def _record(
+    request: BuildRequest, pinned: list[Pinned], packages: list[LockedPackage], lock_file: Path, venv: Path
+) -> dict[str, Any]:
+    """The build record ``corehost build-info`` shows: deterministic, no clock, no temp paths."""
+    host = next((p for p in pinned if p.role == "host"), None)
+    versions = {p.name: p.version for p in packages}
+    return {
+        "builder": f"corehost-build {__version__}",
+        "inputs": list(request.inputs),
+        "host": f"{host.name} {versions.get(host.name, host.version)}" if host else "(from lock)",
+        "plugins": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "plugin"],
+        "replaced": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "replacement"],
+        "packages": [{"name": p.name, "version": p.version, "hash": p.hash} for p in packages],
+        "lock": digest(lock_file),
+        "python": python_version(venv),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,72 @@
+"""Error types of the builder: each one is a paragraph a user can act on.
+
+They derive from :class:`corehost.errors.CorehostError`, so the builder's
+command line prints them the way ``corehost`` prints its own: the message,
+no traceback, a non-zero exit. Every message says which input (plugin,
+project, lock, build file) is at fault and what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from corehost.errors import CorehostError
+
+
+class BuildError(CorehostError):
+    """Base of everything ``corehost-build`` reports to a user."""
+
+
+class SpecError(BuildError):
+    """A ``--with``/``--host``/``--replace`` value is neither a requirement, a project nor a wheel."""
+
+    exit_code = 2
+
+
+class BuildFileError(BuildError):
+    """The build file (``-c build.toml``) cannot be read or has a wrong key or value."""
+
+    exit_code = 2
+
+
+class ToolMissing(BuildError):
+    """uv, which does the resolving and installing, cannot be found."""
+
+
+class ProjectBuildError(BuildError):
+    """A local project could not be built into a wheel."""
+
+
+class ResolutionError(BuildError):
+    """No set of versions satisfies the host and every plugin together."""
+
+    def __init__(self, message: str, collisions: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.collisions = list(collisions)
+
+
+class LockError(BuildError):
+    """A lock file is missing, misnamed, or not a PEP 751 lock the builder can use."""
+
+
+class InstallError(BuildError):
+    """Installing the locked set failed (a hash mismatch, a missing file, a download)."""
+
+
+class GuardRunError(BuildError):
+    """The interface guards could not run in the new environment (crash or timeout)."""
+
+
+class GuardFailure(BuildError):
+    """The interface guards found errors; the message lists every one of them."""
+
+    def __init__(self, problems: Sequence[dict[str, str]]) -> None:
+        self.problems = list(problems)
+        culprits = sorted({p["distribution"] for p in self.problems})
+        lines = [
+            f"the interface guards found {len(self.problems)} error(s) in plugin(s) {', '.join(culprits)}; "
+            "nothing was written to the destination. Fix each plugin below (or leave it out of the build):"
+        ]
+        lines += [f"  - {p['subject']} (distribution {p['distribution']}): {p['message']}" for p in self.problems]
+        super().__init__("\n".join(lines))

@@ -1,0 +1,114 @@
+"""Resolving host + plugins + dependencies into a PEP 751 lock with uv.
+
+Each input becomes one requirement line: a wheel (given, or built from a
+local project) as ``name @ file:///...whl``, so uv locks it with its path
+and hash and never confuses it with a release of the same name on an
+index; anything else stays the requirement the user wrote. ``--replace``
+becomes an override, which swaps a dependency wherever it is required
+without making it a plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from corehost_build.conflicts import Party, explain
+from corehost_build.errors import ResolutionError, SpecError
+from corehost_build.specs import PROJECT, WHEEL, Spec
+from corehost_build.tools import run_uv
+from corehost_build.wheels import build_project, wheel_identity
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """An input made ready for the resolver."""
+
+    spec: Spec
+    role: str  # "host", "plugin" or "replacement"
+    name: str
+    version: str  # known for wheels and projects, "" for requirements
+    line: str
+    wheel: Path | None = None
+    cached: bool = False
+
+    def party(self) -> Party:
+        flag = {"host": "--host", "plugin": "--with", "replacement": "--replace"}[self.role]
+        return Party(
+            self.role if self.role != "replacement" else "replacement",
+            self.name,
+            self.version,
+            f"{flag} {self.spec.text}",
+        )
+
+
+def pin(spec: Spec, role: str, *, offline: bool = False, name: str | None = None) -> Pinned:
+    """Turn one input into a requirement line, building a local project into a wheel."""
+    if spec.kind in (PROJECT, WHEEL):
+        assert spec.path is not None
+        wheel, cached = build_project(spec.path, offline=offline) if spec.kind == PROJECT else (spec.path, False)
+        dist, version = wheel_identity(wheel)
+        if name is not None and canonicalize_name(name) != dist:
+            raise SpecError(
+                f"--replace {name}={spec.text}: that project builds distribution {dist}, not {name}; "
+                f"write --replace {dist}={spec.text}, or point at the fork of {name}."
+            )
+        return Pinned(spec, role, dist, version, f"{dist} @ {wheel.as_uri()}", wheel, cached)
+    assert spec.requirement is not None
+    return Pinned(spec, role, canonicalize_name(spec.requirement.name), "", str(spec.requirement))
+
+
+def check_unique(pinned: Sequence[Pinned]) -> None:
+    """Two inputs for one distribution is ambiguous; say which two."""
+    seen: dict[str, Pinned] = {}
+    for p in pinned:
+        if p.role == "replacement":
+            continue
+        other = seen.get(p.name)
+        if other is not None:
+            raise SpecError(
+                f"distribution {p.name} is given twice, as {other.party().words} and as {p.party().words}; "
+                "keep one of them (use --replace to swap a dependency for a local fork)."
+            )
+        seen[p.name] = p
+
+
+def compile_lock(
+    pinned: Sequence[Pinned],
+    workdir: Path,
+    *,
+    python: str,
+    find_links: Sequence[Path] = (),
+    offline: bool = False,
+    extra: Sequence[str] = (),
+) -> Path:
+    """Resolve everything into ``workdir/pylock.toml`` (hashes for every file)."""
+    check_unique(pinned)
+    requirements = workdir / "requirements.in"
+    overrides = workdir / "overrides.txt"
+    requirements.write_text(
+        "".join(f"{p.line}\n" for p in pinned if p.role != "replacement") + "".join(f"{x}\n" for x in extra),
+        encoding="utf-8",
+    )
+    lock = workdir / "pylock.toml"
+    args = [
+        "pip", "compile", "--quiet", "--format", "pylock.toml", "--generate-hashes", "--no-annotate",
+        "--custom-compile-command", "corehost-build build",
+        "--python", python, "--output-file", str(lock), str(requirements),
+    ]  # fmt: skip
+    replacements = [p for p in pinned if p.role == "replacement"]
+    if replacements:
+        overrides.write_text("".join(f"{p.line}\n" for p in replacements), encoding="utf-8")
+        args += ["--overrides", str(overrides)]
+    for folder in find_links:
+        args += ["--find-links", str(folder)]
+    if offline:
+        args.append("--offline")
+    result = run_uv(args, cwd=workdir)
+    if result.returncode != 0:
+        message, found = explain(result.stderr, {p.name: p.party() for p in pinned})
+        raise ResolutionError(message, found)
+    return lock

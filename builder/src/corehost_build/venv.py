@@ -1,0 +1,71 @@
+"""Making the target environment and installing the locked set into it.
+
+The venv is created *relocatable* (uv writes ``#!/bin/sh`` trampolines
+that find the interpreter next to the script, and a relative-friendly
+``pyvenv.cfg``): it is built beside the destination and renamed into place
+at the end, and ordinary venvs would keep the staging path in every script.
+Installing goes through ``uv pip sync`` of the lock, which never resolves,
+verifies every hash, and removes anything the lock does not list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from corehost_build.errors import InstallError
+from corehost_build.tools import run_uv
+
+
+def create_venv(path: Path, python: str) -> None:
+    """A fresh, empty, relocatable virtualenv at ``path`` for interpreter ``python``."""
+    result = run_uv(["venv", "--quiet", "--relocatable", "--python", python, str(path)])
+    if result.returncode != 0:
+        raise InstallError(
+            f"creating a virtualenv with Python {python} failed: {result.stderr.strip()}. "
+            "Pass --python with the path of an installed Python 3.11+ interpreter."
+        )
+
+
+def venv_python(path: Path) -> Path:
+    """The interpreter of the venv at ``path``."""
+    return path / "bin" / "python"
+
+
+def install_lock(lock: Path, venv: Path, *, offline: bool = False, compile_bytecode: bool = False) -> None:
+    """Install exactly the locked set into ``venv``, hashes enforced, nothing resolved."""
+    args = ["pip", "sync", "--quiet", "--preview-features", "pylock", "--python", str(venv_python(venv))]
+    if offline:
+        args.append("--offline")
+    if compile_bytecode:
+        args.append("--compile-bytecode")
+    result = run_uv([*args, str(lock)])
+    if result.returncode != 0:
+        text = result.stderr.strip()
+        why = (
+            "a file does not match the hash recorded in the lock, so the install was refused: the lock or "
+            "the file was changed after locking. Rebuild the lock from the plugins, or restore the original file."
+            if "Hash mismatch" in text
+            else "fix what uv names below (a missing file, or no network with --offline), or rebuild the lock."
+        )
+        raise InstallError(f"installing the locked set from {lock} failed; {why}\n" + _indent(text))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def site_packages(venv: Path) -> Path:
+    """The venv's purelib folder, where the frozen registry module goes."""
+    found = sorted(venv.glob("lib/python3*/site-packages")) or sorted(venv.glob("Lib/site-packages"))
+    if not found:
+        raise InstallError(f"the new environment {venv} has no site-packages folder; is --python a CPython 3.11+?")
+    return found[0]
+
+
+def python_version(venv: Path) -> str:
+    """The target's Python version, as uv recorded it in ``pyvenv.cfg``."""
+    for line in (venv / "pyvenv.cfg").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version_info", "version"):
+            return value.strip()
+    return ""
