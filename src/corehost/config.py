@@ -38,10 +38,13 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def parse_config(text: str, fmt: str | None = None, source: str = "<config>") -> dict[str, Any]:
     """Parse config ``text`` as ``fmt`` (``"json"``, ``"toml"``, or ``None`` to try both)."""
     if fmt is None:
+        # Fall back to TOML only when the text is not JSON at all: a JSON
+        # document with a wrong shape must report that, not a TOML syntax error.
         try:
-            return parse_config(text, "json", source)
-        except ConfigError:
+            json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
             return parse_config(text, "toml", source)
+        return parse_config(text, "json", source)
     try:
         if fmt == "json":
             doc = json.loads(text)
