@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -60,8 +60,13 @@ class Host:
             self._hook_modules_added = True
             self.plugins.call("corehost_register_modules", registry=self.registry)
 
-    def provision(self, config: Mapping[str, Any]) -> Running:
-        """Build, provision and validate every app; clean up if any fails."""
+    def provision(self, config: Mapping[str, Any], *, on_ready: Callable[[Context], None] | None = None) -> Running:
+        """Build, provision and validate every app; clean up if any fails.
+
+        ``on_ready`` is called once everything is provisioned, still inside
+        the clean-up guard, so that a signal arriving just before it returns
+        cannot leave provisioned modules behind.
+        """
         self.add_generated_modules()
         self.plugins.call("corehost_config_loaded", config=config)
         ctx = Context(self.registry, config)
@@ -69,6 +74,8 @@ class Host:
         try:
             for app_id, app_config in config.get("apps", {}).items():
                 apps[app_id] = ctx.load(app_id, app_config, f"apps.{app_id}")
+            if on_ready is not None:
+                on_ready(ctx)
         except BaseException:
             _cleanup_after_failure(ctx)
             raise
@@ -87,9 +94,17 @@ class Host:
         finally:
             ctx.cleanup()
 
-    def validate(self, config: Mapping[str, Any]) -> None:
-        """Provision and validate everything, start nothing, clean up."""
-        self.provision(config).ctx.cleanup()
+    def validate(self, config: Mapping[str, Any], *, handle_signals: bool = True) -> None:
+        """Provision and validate everything, start nothing, clean up.
+
+        SIGINT/SIGTERM abort it as they abort a run's set-up: what was
+        provisioned is cleaned up and :class:`Stopped` is raised.
+        """
+        with _signals(handle_signals) as state:
+            running = self.provision(config, on_ready=state.set_shutting_down)
+            running.ctx.cleanup()
+            if state.signum:
+                raise Stopped(state.signum)
 
     def start(self, running: Running) -> None:
         """Start the apps in config order; on failure stop those started, clean up."""
@@ -99,8 +114,12 @@ class Host:
                 if start is not None:
                     start()
             except BaseException as exc:
+                # Undo what was done; a failure while undoing must not hide
+                # the start failure that caused it.
                 try:
                     self._stop_apps(running)
+                except CorehostError:
+                    pass
                 finally:
                     _cleanup_after_failure(running.ctx)
                 if isinstance(exc, Exception) and not isinstance(exc, CorehostError):
@@ -140,8 +159,7 @@ class Host:
     def run(self, config: Mapping[str, Any], *, handle_signals: bool = True) -> str:
         """Run ``config`` until an app or a signal asks to stop; return why it stopped."""
         with _signals(handle_signals) as state:
-            running = self.provision(config)
-            state.ctx = running.ctx
+            running = self.provision(config, on_ready=state.set_ctx)
             self.start(running)
             while not running.ctx.stop_requested.wait(0.2):
                 pass
@@ -165,6 +183,14 @@ class _SignalState:
     signum: int = 0
     shutting_down: bool = False
 
+    # From here on a signal no longer aborts set-up: it asks the apps to stop.
+    def set_ctx(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # From here on a signal is only noted (validate's clean-up).
+    def set_shutting_down(self, ctx: Context) -> None:
+        self.shutting_down = True
+
 
 @contextmanager
 def _signals(enabled: bool) -> Iterator[_SignalState]:
@@ -183,6 +209,9 @@ def _signals(enabled: bool) -> Iterator[_SignalState]:
         if state.shutting_down:
             return
         if state.ctx is None:
+            # Set-up is aborted; the clean-up that follows must not be cut
+            # short by a second signal.
+            state.shutting_down = True
             raise Stopped(signum)
         state.ctx.request_stop(f"signal {signal.Signals(signum).name}")
 
