@@ -10,6 +10,7 @@ take the host down; with ``strict`` it is an error instead.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -69,9 +70,14 @@ class Plugins:
         for info in batch:
             del self._pending[info.name]
             try:
-                imported.append((info, info.load()))
+                # What a plugin prints while being imported goes to stderr, so that
+                # it cannot corrupt a command's output (``list-modules --json``).
+                with contextlib.redirect_stdout(sys.stderr):
+                    module = info.load()
             except PluginLoadError as exc:
                 self._fail(exc)
+            else:
+                imported.append((info, module))
         for _, module in imported:
             if has_hookspecs(module):
                 self.pm.add_hookspecs(module)
