@@ -19,7 +19,7 @@ from corehost_build.atomic import Staging
 from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
 from corehost_build.guards import DEFAULT_TIMEOUT, inspect_target, require_clean, warnings_of
-from corehost_build.lock import LockedPackage, check_name, digest, read_lock, write_atomic
+from corehost_build.lock import LockedPackage, check_name, digest, export, portable, read_lock
 from corehost_build.progress import Progress
 from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
@@ -122,6 +122,10 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
                 )
                 packages = read_lock(lock_file, "the new lock")
                 progress.note(f"{len(packages)} packages locked")
+        local_wheels = [p.wheel for p in pinned if p.wheel is not None]
+        lock_text = (
+            portable(lock_file, local_wheels) if request.lock is not None else lock_file.read_text(encoding="utf-8")
+        )
         with progress.step("install"):
             create_venv(staging.venv, python)
             install_lock(lock_file, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
@@ -135,12 +139,12 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
             progress.note(f"{len(modules)} modules, {len(warnings)} warning(s)")
         with progress.step("freeze"):
             plugin_names = [p.name for p in pinned if p.role == "plugin"]
-            record = _record(request, pinned, packages, lock_file, staging.venv)
+            record = _record(request, pinned, packages, lock_text, staging.venv)
             write_frozen(staging.venv, report["registry"], record)
         with progress.step("commit"):
             staging.commit()
             if request.lock is not None:
-                write_atomic(lock_file, request.lock)
+                export(lock_text, local_wheels, request.lock)
     return BuildResult(
         venv=staging.dest,
         lock=request.lock,
@@ -155,7 +159,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
 
 
 def _record(
-    request: BuildRequest, pinned: list[Pinned], packages: list[LockedPackage], lock_file: Path, venv: Path
+    request: BuildRequest, pinned: list[Pinned], packages: list[LockedPackage], lock_text: str, venv: Path
 ) -> dict[str, Any]:
     """The build record ``corehost build-info`` shows: deterministic, no clock, no temp paths."""
     host = next((p for p in pinned if p.role == "host"), None)
@@ -167,7 +171,7 @@ def _record(
         "plugins": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "plugin"],
         "replaced": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "replacement"],
         "packages": [{"name": p.name, "version": p.version, "hash": p.hash} for p in packages],
-        "lock": digest(lock_file),
+        "lock": digest(lock_text),
         "python": python_version(venv),
         "platform": platform.platform(),
     }

@@ -114,18 +114,48 @@ def read_lock(path: Path, flag: str = "--from-lock") -> list[LockedPackage]:
     return out
 
 
-def digest(path: Path) -> str:
-    """sha256 of the lock file itself, recorded so a bundle names the exact lock it came from."""
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+def digest(text: str) -> str:
+    """sha256 of a lock's text, recorded so a bundle names the exact lock it came from."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def write_atomic(source: Path, dest: Path) -> None:
-    """Copy the lock to ``dest`` through a file beside it, so ``dest`` is never half written."""
+#: Folder beside an exported lock that holds the wheels of local projects.
+WHEELS_DIR = "pylock-wheels"
+
+
+def portable(lock_file: Path, local_wheels: list[Path]) -> str:
+    """The lock's text with local wheels referred to as ``pylock-wheels/NAME.whl``.
+
+    uv locks a local wheel by its absolute path in the builder's cache,
+    which means nothing on another machine. PEP 751 paths are relative to
+    the lock's folder, so the exported lock names the copies that
+    :func:`export` puts beside it: lock and wheels can be committed together.
+    """
+    text = lock_file.read_text(encoding="utf-8")
+    for wheel in local_wheels:
+        pattern = re.compile(r'path = "[^"]*?' + re.escape(wheel.name) + '"')
+        text = pattern.sub(f'path = "{WHEELS_DIR}/{wheel.name}"'.replace("\\", "\\\\"), text)
+    return text
+
+
+def export(text: str, local_wheels: list[Path], dest: Path) -> None:
+    """Write the lock to ``dest`` and its local wheels beside it, each through a file beside its final name."""
+    folder = dest.parent / WHEELS_DIR
+    for wheel in local_wheels:
+        target = folder / wheel.name
+        data = wheel.read_bytes()
+        if not (target.exists() and target.read_bytes() == data):
+            write_atomic(data, target)
+    write_atomic(text.encode("utf-8"), dest)
+
+
+def write_atomic(data: bytes, dest: Path) -> None:
+    """Write ``data`` to ``dest`` through a file beside it, so ``dest`` is never half written."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(source.read_bytes())
+            out.write(data)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from corehost_build.errors import InstallError
+from corehost_build.lock import WHEELS_DIR
 from corehost_build.tools import run_uv
 
 
@@ -41,12 +42,18 @@ def install_lock(lock: Path, venv: Path, *, offline: bool = False, compile_bytec
     result = run_uv([*args, str(lock)])
     if result.returncode != 0:
         text = result.stderr.strip()
-        why = (
-            "a file does not match the hash recorded in the lock, so the install was refused: the lock or "
-            "the file was changed after locking. Rebuild the lock from the plugins, or restore the original file."
-            if "Hash mismatch" in text
-            else "fix what uv names below (a missing file, or no network with --offline), or rebuild the lock."
-        )
+        if "Hash mismatch" in text:
+            why = (
+                "a file does not match the hash recorded in the lock, so the install was refused: the lock or "
+                "the file was changed after locking. Rebuild the lock from the plugins, or restore the original file."
+            )
+        elif "not found" in text.lower() or "no such file" in text.lower():
+            why = (
+                f"a file the lock names is missing; keep the {WHEELS_DIR} folder beside the lock (it holds the "
+                "wheels of local projects), or rebuild the lock from the plugins."
+            )
+        else:
+            why = "fix what uv names below (no network with --offline, a damaged file), or rebuild the lock."
         raise InstallError(f"installing the locked set from {lock} failed; {why}\n" + _indent(text))
 
 
