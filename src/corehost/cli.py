@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -105,6 +106,17 @@ def _culprit(exc: BaseException) -> str:
     return f" in {module}" + (f" (distribution {', '.join(sorted(set(dists)))})" if dists else "")
 
 
+@contextmanager
+def _naming_file(path: str) -> Iterator[None]:
+    """Config errors raised inside name the config file as well as the path in it."""
+    from corehost.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        raise exc.in_file(path) from exc.__cause__
+
+
 def _config(path: str) -> dict[str, Any]:
     from corehost.config import load_config
 
@@ -123,7 +135,8 @@ def _config(path: str) -> dict[str, Any]:
 def run(config_path: str) -> None:
     """Run a config until an app finishes or SIGINT/SIGTERM arrives."""
     host = get_host()
-    reason = host.run(_config(config_path))
+    with _naming_file(config_path):
+        reason = host.run(_config(config_path))
     click.echo(f"corehost: stopped ({reason}); every app stopped and every module cleaned up", err=True)
 
 
@@ -138,7 +151,8 @@ def run(config_path: str) -> None:
 )
 def validate(config_path: str) -> None:
     """Build, provision and validate a config without starting it."""
-    get_host().validate(_config(config_path))
+    with _naming_file(config_path):
+        get_host().validate(_config(config_path))
     click.echo(f"{config_path}: valid")
 
 

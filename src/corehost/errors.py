@@ -43,7 +43,14 @@ class ConfigError(CorehostError):
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
+        self.detail = message
         super().__init__(f"{path}: {message}" if path else message)
+
+    def in_file(self, file: str) -> ConfigError:
+        """The same error with the config file named in front of the path."""
+        if self.path == file or self.path.startswith(f"{file}:"):
+            return self
+        return ConfigError(f"{file}: {self.path}" if self.path else file, self.detail)
 
 
 class PluginLoadError(CorehostError):

@@ -160,6 +160,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def assert_one_paragraph_error(result: subprocess.CompletedProcess[str], message: str, code: int = 2) -> None:
+    """One line on stderr; it names the config file (the ``-c`` argument), then the message."""
+    config_file = str(result.args[result.args.index("-c") + 1])
+    if not message.startswith(config_file):
+        message = f"{config_file}: {message}"
     assert result.returncode == code, result.stderr
     assert result.stderr == f"corehost: error: {message}\n"
     assert result.stdout == ""

@@ -55,7 +55,12 @@ def probe(venv: Venv, tmp_path: Path, apps: dict[str, Any], *args: str, command:
 
 
 def assert_failed(outcome: Outcome, message: str, code: int = 1) -> None:
-    """Exit non-zero with exactly one paragraph on stderr, and no traceback."""
+    """Exit non-zero with exactly one paragraph on stderr, and no traceback.
+
+    A config error (exit 2) names the config file before the path in it.
+    """
+    if code == 2:
+        message = f"{outcome.config}: {message}"
     assert outcome.code == code, outcome.stderr
     assert outcome.stderr == f"corehost: error: {message}\n"
     assert "Traceback" not in outcome.stderr
