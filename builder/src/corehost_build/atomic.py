@@ -19,12 +19,18 @@ from corehost_build.errors import BuildError
 
 
 class Staging:
-    """A staging folder beside ``dest``; ``commit()`` swaps its venv in, leaving it always discards."""
+    """A staging folder beside ``dest``; ``commit()`` swaps its venv in, leaving it always discards.
 
-    def __init__(self, dest: Path) -> None:
+    With ``file=True`` the destination is a single file (a bundle) that its
+    writer replaces atomically itself; the staging folder is only the workspace.
+    """
+
+    def __init__(self, dest: Path, *, file: bool = False) -> None:
         self.dest = Path(os.path.abspath(dest))
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        if self.dest.exists() and not self.dest.is_dir():
+        if file and self.dest.is_dir():
+            raise BuildError(f"--output {dest} is a folder; name the bundle file, e.g. {dest}/corehost.pyz.")
+        if not file and self.dest.exists() and not self.dest.is_dir():
             raise BuildError(f"--venv {dest} exists and is not a folder; choose another destination or remove it.")
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.dest.name}.tmp-", dir=self.dest.parent))
         self.venv = self.root / "venv"

@@ -23,14 +23,18 @@ from corehost_build.lock import LockedPackage, check_name, digest, export, porta
 from corehost_build.progress import Progress
 from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
-from corehost_build.venv import create_venv, install_lock, python_version, venv_python
+from corehost_build.target import Target, install_target
+from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
+from corehost_build.zipapp import Zipapp, write_zipapp
 
 
 @dataclass
 class BuildRequest:
     """Everything a build takes; the CLI and build files both produce one."""
 
-    venv: Path
+    venv: Path | None = None
+    #: A single-file bundle (``--output x.pyz``) instead of a venv.
+    output: Path | None = None
     plugins: list[Spec] = field(default_factory=list)
     host: Spec | None = None
     lock: Path | None = None
@@ -42,6 +46,9 @@ class BuildRequest:
     pip: bool = True
     compile_bytecode: bool = False
     guard_timeout: float = DEFAULT_TIMEOUT
+    #: Target of a bundle built for another interpreter version / platform (uv's names).
+    python_version: str | None = None
+    platform: str | None = None
     #: The inputs in the user's words, for the build record.
     inputs: list[str] = field(default_factory=list)
 
@@ -50,7 +57,7 @@ class BuildRequest:
 class BuildResult:
     """What a build made: for the summary, ``--json`` and the tests."""
 
-    venv: Path
+    venv: Path | None
     lock: Path | None
     packages: list[LockedPackage]
     plugins: list[str]
@@ -59,11 +66,22 @@ class BuildResult:
     steps: dict[str, float]
     seconds: float
     wheels_cached: int = 0
+    bundle: Zipapp | None = None
+
+    @property
+    def artifact(self) -> Path:
+        """The one thing this build made: the venv or the bundle file."""
+        if self.bundle is not None:
+            return self.bundle.path
+        assert self.venv is not None
+        return self.venv
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": True,
-            "venv": str(self.venv),
+            "venv": str(self.venv) if self.venv else None,
+            "output": str(self.bundle.path) if self.bundle else None,
+            "bundle": self.bundle.to_json() if self.bundle else None,
             "lock": str(self.lock) if self.lock else None,
             "plugins": self.plugins,
             "modules": self.modules,
@@ -76,6 +94,16 @@ class BuildResult:
 
 
 def _check_request(request: BuildRequest) -> None:
+    if (request.venv is None) == (request.output is None):
+        raise SpecError(
+            "a build emits one artifact: give either --venv DIR (a locked virtualenv) or --output FILE.pyz "
+            "(a single-file bundle), not both and not neither."
+        )
+    if request.venv is not None and (request.python_version or request.platform):
+        raise SpecError(
+            "--python-version and --platform are for bundles (--output FILE.pyz); a --venv is made with the "
+            "interpreter given by --python."
+        )
     if request.lock is not None:
         check_name(request.lock, "--lock")
     if request.from_lock is not None:
@@ -96,8 +124,12 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
     progress = progress or Progress(quiet=True)
     _check_request(request)
     python = request.python or sys.executable
+    target = Target.of(request, python)
     pinned: list[Pinned] = []
-    with Staging(request.venv) as staging:
+    dest = request.output or request.venv
+    assert dest is not None
+    bundle: Zipapp | None = None
+    with Staging(dest, file=request.output is not None) as staging:
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
             with progress.step("lock"):
@@ -118,7 +150,9 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
                     python=python,
                     find_links=request.find_links,
                     offline=request.offline,
-                    extra=["pip"] if request.pip else [],
+                    extra=["pip"] if request.pip and request.output is None else [],
+                    python_version=target.python_version,
+                    python_platform=target.platform,
                 )
                 packages = read_lock(lock_file, "the new lock")
                 progress.note(f"{len(packages)} packages locked")
@@ -129,6 +163,8 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         with progress.step("install"):
             create_venv(staging.venv, python)
             install_lock(lock_file, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
+            if target.cross:
+                install_target(lock_file, staging.root / "site", target, offline=request.offline)
         with progress.step("guards"):
             report = inspect_target(venv_python(staging.venv), request.guard_timeout)
             require_clean(report)
@@ -139,14 +175,30 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
             progress.note(f"{len(modules)} modules, {len(warnings)} warning(s)")
         with progress.step("freeze"):
             plugin_names = [p.name for p in pinned if p.role == "plugin"]
-            record = _record(request, pinned, packages, lock_text, staging.venv)
-            write_frozen(staging.venv, report["registry"], record)
+            record = _record(request, pinned, packages, lock_text, staging.venv, target)
+            if request.output is None:
+                write_frozen(staging.venv, report["registry"], record)
         with progress.step("commit"):
-            staging.commit()
+            if request.output is not None:
+                site = staging.root / "site" if target.cross else site_packages(staging.venv)
+                bundle = write_zipapp(
+                    site,
+                    request.output,
+                    registry_data=report["registry"],
+                    record=record,
+                    python_tag=target.python_tag,
+                    platform_tag=target.platform_tag,
+                    keep_tests=frozenset(p.name for p in pinned),
+                )
+                progress.note(
+                    f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}"
+                )
+            else:
+                staging.commit()
             if request.lock is not None:
                 export(lock_text, local_wheels, request.lock)
     return BuildResult(
-        venv=staging.dest,
+        venv=staging.dest if request.output is None else None,
         lock=request.lock,
         packages=packages,
         plugins=plugin_names or sorted(report.get("distributions", {})),
@@ -155,11 +207,17 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         steps=progress.steps,
         seconds=progress.total,
         wheels_cached=sum(p.cached for p in pinned),
+        bundle=bundle,
     )
 
 
 def _record(
-    request: BuildRequest, pinned: list[Pinned], packages: list[LockedPackage], lock_text: str, venv: Path
+    request: BuildRequest,
+    pinned: list[Pinned],
+    packages: list[LockedPackage],
+    lock_text: str,
+    venv: Path,
+    target: Target,
 ) -> dict[str, Any]:
     """The build record ``corehost build-info`` shows: deterministic, no clock, no temp paths."""
     host = next((p for p in pinned if p.role == "host"), None)
@@ -172,6 +230,6 @@ def _record(
         "replaced": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "replacement"],
         "packages": [{"name": p.name, "version": p.version, "hash": p.hash} for p in packages],
         "lock": digest(lock_text),
-        "python": python_version(venv),
-        "platform": platform.platform(),
+        "python": target.python_version or python_version(venv),
+        "platform": target.platform or platform.platform(),
     }

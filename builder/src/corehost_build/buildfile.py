@@ -5,7 +5,9 @@ give, with the flags' names::
 
     with = ["./plugins/greet", "corehost-greeter-en==0.1.0"]
     host = "0.1.0"            # optional
-    venv = "dist/venv"
+    venv = "dist/venv"        # or: output = "dist/corehost.pyz"
+    python-version = "3.11"   # bundles only, optional
+    platform = "x86_64-manylinux_2_28"  # bundles only, optional
     lock = "pylock.toml"      # optional
     replace = { corehost-greet = "../greet-fork" }
     find-links = ["wheels"]
@@ -28,9 +30,10 @@ from corehost_build.errors import BuildFileError
 from corehost_build.request import RawInputs
 
 _LISTS = {"with": "with_", "plugins-dir": "plugins_dirs", "find-links": "find_links"}
-_PATHS = {"host": "host", "venv": "venv", "lock": "lock", "from-lock": "from_lock"}
+_PATHS = {"host": "host", "venv": "venv", "output": "output", "lock": "lock", "from-lock": "from_lock"}
+_STRINGS = {"python-version": "python_version", "platform": "platform"}
 _FLAGS = {"offline": "offline", "pip": "pip", "compile": "compile_bytecode"}
-KEYS = sorted([*_LISTS, *_PATHS, *_FLAGS, "replace", "python", "guard-timeout"])
+KEYS = sorted([*_LISTS, *_PATHS, *_STRINGS, *_FLAGS, "replace", "python", "guard-timeout"])
 
 
 def load_buildfile(path: Path) -> RawInputs:
@@ -56,6 +59,10 @@ def load_buildfile(path: Path) -> RawInputs:
             if not isinstance(value, str):
                 raise BuildFileError(f"{where}: expected a string, got {value!r}.")
             setattr(raw, _PATHS[key], (value, base))
+        elif key in _STRINGS:
+            if not isinstance(value, str):
+                raise BuildFileError(f"{where}: expected a string, got {value!r}.")
+            setattr(raw, _STRINGS[key], value)
         elif key in _FLAGS:
             if not isinstance(value, bool):
                 raise BuildFileError(f"{where}: expected true or false, got {value!r}.")

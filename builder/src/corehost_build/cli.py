@@ -59,7 +59,7 @@ def _raw(params: dict[str, Any]) -> RawInputs:
     words += [f"--plugins-dir {d}" for d in params["plugins_dir"]]
     words += [f"--replace {r}" for r in params["replace"]]
     words += [f"--find-links {d}" for d in params["find_links"]]
-    for flag in ("host", "from_lock"):
+    for flag in ("host", "from_lock", "python_version", "platform"):
         if params.get(flag):
             words.append(f"--{flag.replace('_', '-')} {params[flag]}")
     flags = RawInputs(
@@ -67,6 +67,7 @@ def _raw(params: dict[str, Any]) -> RawInputs:
         plugins_dirs=[(d, here) for d in params["plugins_dir"]],
         host=(params["host"], here) if params["host"] else None,
         venv=(params["venv"], here) if params.get("venv") else None,
+        output=(params["output"], here) if params.get("output") else None,
         lock=(params["lock"], here) if params.get("lock") else None,
         from_lock=(params["from_lock"], here) if params.get("from_lock") else None,
         replace=[(r, here) for r in params["replace"]],
@@ -76,6 +77,8 @@ def _raw(params: dict[str, Any]) -> RawInputs:
         pip=not params["no_pip"],
         compile_bytecode=params["compile_bytecode"],
         guard_timeout=params["guard_timeout"],
+        python_version=params.get("python_version"),
+        platform=params.get("platform"),
         words=words,
     )
     if params.get("buildfile"):
@@ -92,11 +95,16 @@ def cli() -> None:
 @cli.command("build")
 @input_options
 @click.option("--venv", metavar="DIR", help="Where the environment goes (replaced only if the build succeeds).")
+@click.option("--output", "-o", metavar="FILE", help="Build ONE file instead: a zipapp bundle, e.g. dist/corehost.pyz.")
+@click.option("--python-version", metavar="X.Y", help="Bundle for this Python version (must match --python).")
+@click.option(
+    "--platform", metavar="PLATFORM", help="Bundle for this platform (uv's names, e.g. aarch64-manylinux_2_28)."
+)
 @click.option("--lock", metavar="FILE", help="Write the resolved set as a PEP 751 pylock.toml.")
 @click.option("--from-lock", metavar="FILE", help="Install exactly this pylock.toml, resolving nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def build_command(as_json: bool, **params: Any) -> None:
-    """Resolve, lock, install, guard and freeze a plugin set into --venv."""
+    """Resolve, lock, install, guard and freeze a plugin set into --venv or --output."""
     click.get_current_context().meta["corehost_build.json"] = as_json
     progress = Progress(quiet=params["quiet"])
     result = build(to_request(_raw(params)), progress)
@@ -104,7 +112,7 @@ def build_command(as_json: bool, **params: Any) -> None:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
         progress.say(
-            f"built {result.venv} in {result.seconds:.2f} s: {len(result.packages)} packages, "
+            f"built {result.artifact} in {result.seconds:.2f} s: {len(result.packages)} packages, "
             f"{len(result.modules)} modules"
         )
 
@@ -113,7 +121,8 @@ def _dev_env(params: dict[str, Any]) -> Path:
     from corehost_build.devenv import dev_environment
 
     progress = Progress(quiet=params["quiet"])
-    request: BuildRequest = to_request(_raw({**params, "venv": None, "lock": None, "from_lock": None}), venv=Path("."))
+    raw = _raw({**params, "venv": None, "output": None, "lock": None, "from_lock": None})
+    request: BuildRequest = to_request(raw, venv=Path("."))
     venv, _ = dev_environment(request, progress)
     return venv
 

@@ -28,6 +28,7 @@ class RawInputs:
     plugins_dirs: list[Placed] = field(default_factory=list)
     host: Placed | None = None
     venv: Placed | None = None
+    output: Placed | None = None
     lock: Placed | None = None
     from_lock: Placed | None = None
     replace: list[Placed] = field(default_factory=list)
@@ -37,6 +38,8 @@ class RawInputs:
     pip: bool = True
     compile_bytecode: bool = False
     guard_timeout: float = DEFAULT_TIMEOUT
+    python_version: str | None = None
+    platform: str | None = None
     #: The words used, for the build record.
     words: list[str] = field(default_factory=list)
 
@@ -47,6 +50,7 @@ class RawInputs:
             plugins_dirs=self.plugins_dirs + other.plugins_dirs,
             host=other.host or self.host,
             venv=other.venv or self.venv,
+            output=other.output or self.output,
             lock=other.lock or self.lock,
             from_lock=other.from_lock or self.from_lock,
             replace=self.replace + other.replace,
@@ -56,6 +60,8 @@ class RawInputs:
             pip=self.pip and other.pip,
             compile_bytecode=self.compile_bytecode or other.compile_bytecode,
             guard_timeout=min(self.guard_timeout, other.guard_timeout),
+            python_version=other.python_version or self.python_version,
+            platform=other.platform or self.platform,
             words=self.words + other.words,
         )
 
@@ -87,10 +93,15 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
     for placed in raw.plugins_dirs:
         plugins += discover_dir(placed)
     replace = dict(parse_replace(text, base) for text, base in raw.replace)
+    output = None
     if venv is None:
-        if raw.venv is None:
-            raise SpecError("where should the environment go? Give --venv DIR (or 'venv' in the build file).")
-        venv = _path(raw.venv)
+        if raw.venv is None and raw.output is None:
+            raise SpecError(
+                "where should the build go? Give --venv DIR for a virtualenv or --output FILE.pyz for a "
+                "single-file bundle (or 'venv' / 'output' in the build file)."
+            )
+        venv = _path(raw.venv) if raw.venv else None
+        output = _path(raw.output) if raw.output else None
     find_links = []
     for placed in raw.find_links:
         folder = _path(placed)
@@ -99,6 +110,7 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
         find_links.append(folder)
     return BuildRequest(
         venv=venv,
+        output=output,
         plugins=plugins,
         host=parse_host(*raw.host) if raw.host else None,
         lock=_path(raw.lock) if raw.lock else None,
@@ -110,5 +122,7 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
         pip=raw.pip,
         compile_bytecode=raw.compile_bytecode,
         guard_timeout=raw.guard_timeout,
+        python_version=raw.python_version,
+        platform=raw.platform,
         inputs=list(raw.words),
     )

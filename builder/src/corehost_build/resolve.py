@@ -84,6 +84,8 @@ def compile_lock(
     find_links: Sequence[Path] = (),
     offline: bool = False,
     extra: Sequence[str] = (),
+    python_version: str | None = None,
+    python_platform: str | None = None,
 ) -> Path:
     """Resolve everything into ``workdir/pylock.toml`` (hashes for every file)."""
     check_unique(pinned)
@@ -107,6 +109,10 @@ def compile_lock(
         args += ["--find-links", str(folder)]
     if offline:
         args.append("--offline")
+    if python_version:
+        args += ["--python-version", python_version]
+    if python_platform:
+        args += ["--python-platform", python_platform]
     result = run_uv(args, cwd=workdir)
     if result.returncode != 0:
         message, found = explain(result.stderr, {p.name: p.party() for p in pinned})

@@ -1,0 +1,232 @@
+"""Single-file bundles (issue 4): one file that runs, reproducibly, with compiled code too."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.builder.conftest import Builder, MakePlugin
+from tests.conftest import ROOT, clean_env
+
+PLUGINS = ("--plugins-dir", "plugins")
+
+COMPILED_CODE = """
+import sys
+
+import click
+import markupsafe
+
+from corehost import hookimpl
+
+
+@hookimpl
+def corehost_add_commands(cli):
+    @cli.command("escape")
+    @click.argument("text")
+    def escape(text):
+        click.echo(str(markupsafe.escape(text)))
+        click.echo("compiled" if "markupsafe._speedups" in sys.modules else "pure-python")
+"""
+
+
+def run_pyz(
+    pyz: Path, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(pyz), *args], capture_output=True, text=True, env=clean_env(env), cwd=cwd, timeout=120
+    )
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def pure_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pure") / "dist" / "corehost.pyz"
+    builder.ok("build", *PLUGINS, "--output", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def compiled_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle whose plugin depends on a package with a C extension (markupsafe, from the index)."""
+    root = tmp_path_factory.mktemp("compiled")
+    project = root / "fixture-compiled"
+    (project / "src" / "fixture_compiled").mkdir(parents=True)
+    (project / "src" / "fixture_compiled" / "__init__.py").write_text(COMPILED_CODE)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "fixture-compiled"\nversion = "1.0"\n'
+        'dependencies = ["corehost>=0.1,<0.2", "click>=8.1", "markupsafe>=2.1"]\n'
+        '[project.entry-points."corehost.plugins"]\ncompiled = "fixture_compiled"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/fixture_compiled"]\n'
+    )
+    out = root / "compiled.pyz"
+    builder.ok("build", "--with", project, "--output", out)
+    return out
+
+
+def test_pyz_runs_every_command_like_a_venv(pure_pyz: Path) -> None:
+    assert run_pyz(pure_pyz, "greet", "Bob", "--lang", "zh").stdout == "你好, Bob!\n"
+    demo = run_pyz(pure_pyz, "run", "--config", "examples/greet.toml")
+    assert demo.returncode == 0, demo.stderr
+    assert "« 你好, Bob！ »" in demo.stdout
+    assert run_pyz(pure_pyz, "languages").stdout.splitlines()[0] == "de: Hallo, World!"
+    modules = run_pyz(pure_pyz, "list-modules", "--packages", "--versions").stdout.splitlines()
+    assert "greeters.zh  corehost-greeter-zh  0.1.0" in modules
+    info = run_pyz(pure_pyz, "build-info").stdout
+    assert "registry: frozen" in info
+    assert "corehost-build" in info and "--plugins-dir plugins" in info
+    assert any(line.strip().startswith("pluggy ") and "sha256:" in line for line in info.splitlines())
+
+
+def test_pyz_runs_through_its_shebang(pure_pyz: Path) -> None:
+    assert os.access(pure_pyz, os.X_OK)
+    result = subprocess.run([str(pure_pyz), "greet", "Bob"], capture_output=True, text=True, env=clean_env())
+    assert result.stdout == "Hello, Bob!\n", result.stderr
+
+
+def test_pure_python_bundle_runs_from_the_zip_with_build_time_bytecode(pure_pyz: Path, tmp_path: Path) -> None:
+    with zipfile.ZipFile(pure_pyz) as zf:
+        names = set(zf.namelist())
+    assert "site/corehost/cli.pyc" in names and "site/corehost/cli.py" in names
+    assert "__main__.pyc" in names
+    assert not any(n.startswith(("site/pip/", "site/corehost_build/", "site/bin/")) for n in names)
+    assert not any(n.endswith(("/RECORD", "/direct_url.json")) for n in names)
+    cache = tmp_path / "cache"
+    assert run_pyz(pure_pyz, "version", env={"COREHOST_CACHE_DIR": str(cache)}).stdout == "0.1.0\n"
+    assert not cache.exists(), "a pure-Python bundle must not unpack"
+
+
+def test_double_build_is_byte_identical(builder: Builder, tmp_path: Path, pure_pyz: Path) -> None:
+    again = tmp_path / "elsewhere" / "corehost.pyz"
+    builder.ok("build", *PLUGINS, "--output", again)
+    assert sha256(again) == sha256(pure_pyz)
+
+
+def test_source_date_epoch_sets_every_timestamp(builder: Builder, tmp_path: Path) -> None:
+    out = tmp_path / "dated.pyz"
+    result = builder.venv.run(
+        "corehost-build", "build", *PLUGINS, "--output", str(out),
+        env={"COREHOST_BUILD_CACHE": str(builder.cache), "SOURCE_DATE_EPOCH": "1700000000"}, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_compiled_extension_is_loaded_from_the_unpacked_bundle(compiled_pyz: Path, tmp_path: Path) -> None:
+    env = {"COREHOST_CACHE_DIR": str(tmp_path / "cache")}
+    result = run_pyz(compiled_pyz, "escape", "<b>", env=env)
+    assert result.stdout.splitlines() == ["&lt;b&gt;", "compiled"], result.stderr
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+
+
+def test_concurrent_first_runs_share_one_unpacked_directory(compiled_pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda _: run_pyz(compiled_pyz, "escape", "&", env={"COREHOST_CACHE_DIR": str(cache)}),
+                                range(6)))  # fmt: skip
+    for r in results:
+        assert r.stdout.splitlines() == ["&amp;", "compiled"], r.stderr
+    (only,) = cache.iterdir()
+    assert not only.name.startswith(".tmp-")
+
+
+def test_cache_clean_removes_stale_directories_not_the_current_one(compiled_pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {"COREHOST_CACHE_DIR": str(cache)}
+    assert run_pyz(compiled_pyz, "escape", "x", env=env).returncode == 0
+    (current,) = cache.iterdir()
+    stale = cache / ("0" * 32)
+    stale.mkdir()
+    (stale / "old.py").write_text("x = 1\n")
+    listing = run_pyz(compiled_pyz, "cache", "list", env=env).stdout
+    assert f"{current.name}" in listing and "(current)" in listing
+    cleaned = run_pyz(compiled_pyz, "cache", "clean", env=env)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert [p.name for p in cache.iterdir()] == [current.name]
+    assert "1 directory removed" in cleaned.stdout
+
+
+def test_unwritable_cache_falls_back_with_a_warning(compiled_pyz: Path, tmp_path: Path) -> None:
+    result = run_pyz(compiled_pyz, "escape", "x", env={"XDG_CACHE_HOME": "/proc/no-such-dir", "HOME": "/proc/nope"})
+    assert result.returncode == 0, result.stderr
+    assert "is not writable" in result.stderr and "instead" in result.stderr
+    forced = run_pyz(compiled_pyz, "escape", "x", env={"COREHOST_CACHE_DIR": "/proc/no-such-dir"})
+    assert forced.returncode == 1
+    assert forced.stderr.startswith("corehost: error: cannot unpack the bundle into /proc/no-such-dir")
+    assert "COREHOST_CACHE_DIR" in forced.stderr
+
+
+def _with_manifest(pyz: Path, dest: Path, old: str, new: str) -> Path:
+    """A copy of ``pyz`` whose recorded manifest says ``new`` where it said ``old``."""
+    with zipfile.ZipFile(pyz) as src, open(dest, "wb") as out:
+        out.write(pyz.read_bytes().split(b"\n", 1)[0] + b"\n")
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            for info in src.infolist():
+                if info.filename == "__main__.pyc":
+                    continue
+                data = src.read(info)
+                if info.filename == "__main__.py":
+                    assert old.encode() in data
+                    data = data.replace(old.encode(), new.encode())
+                zf.writestr(info, data)
+    return dest
+
+
+def test_wrong_interpreter_stops_at_once_naming_both(pure_pyz: Path, tmp_path: Path) -> None:
+    here = f"cpython-{sys.version_info[0]}.{sys.version_info[1]}"
+    copy = _with_manifest(pure_pyz, tmp_path / "other.pyz", f"'python': '{here}'", "'python': 'cpython-3.99'")
+    result = run_pyz(copy, "list-modules")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"corehost: error: this bundle was built for cpython-3.99 but is running on {here}")
+
+
+def test_bundle_for_another_platform_refuses_to_start_here(
+    builder: Builder, compiled_pyz: Path, tmp_path: Path
+) -> None:
+    machine = os.uname().machine
+    other = "aarch64-manylinux_2_28" if machine == "x86_64" else "x86_64-manylinux_2_28"
+    project = compiled_pyz.parent / "fixture-compiled"
+    out = tmp_path / "foreign.pyz"
+    built = builder.run("build", "--with", project, "--output", out, "--platform", other)
+    assert built.returncode == 0, built.stderr
+    with zipfile.ZipFile(out) as zf:
+        assert any(n.endswith(".so") and other.split("-")[0] in n for n in zf.namelist())
+    result = run_pyz(out, "escape", "x", env={"COREHOST_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 1
+    assert "holds compiled code for linux-" in result.stderr and f"running on linux-{machine}" in result.stderr
+
+
+def test_python_version_must_match_the_build_interpreter(builder: Builder, tmp_path: Path) -> None:
+    result = builder.build(*PLUGINS, "--output", tmp_path / "x.pyz", "--python-version", "3.99")
+    assert result.returncode == 2
+    assert "--python-version 3.99" in result.stderr and "Pass --python" in result.stderr
+    assert not (tmp_path / "x.pyz").exists()
+
+
+def test_failed_bundle_build_leaves_the_old_file(builder: Builder, make_plugin: MakePlugin, tmp_path: Path) -> None:
+    out = tmp_path / "keep.pyz"
+    out.write_bytes(b"old bundle")
+    bad = make_plugin("fx-pyz-bad", modules={"greeters.bad": "fx_pyz_bad:Missing"})
+    result = builder.build("--with", "./plugins/greet", "--with", bad, "--output", out)
+    assert result.returncode != 0
+    assert "fx-pyz-bad" in result.stderr
+    assert out.read_bytes() == b"old bundle"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keep")] == []
+
+
+def test_the_bundle_does_not_carry_the_builder_or_pip(pure_pyz: Path) -> None:
+    with zipfile.ZipFile(pure_pyz) as zf:
+        tops = {n.split("/")[1] for n in zf.namelist() if n.startswith("site/")}
+    assert not any(t.startswith(("pip", "corehost_build", "uv", "setuptools")) for t in tops), tops
