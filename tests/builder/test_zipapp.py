@@ -230,3 +230,30 @@ def test_the_bundle_does_not_carry_the_builder_or_pip(pure_pyz: Path) -> None:
     with zipfile.ZipFile(pure_pyz) as zf:
         tops = {n.split("/")[1] for n in zf.namelist() if n.startswith("site/")}
     assert not any(t.startswith(("pip", "corehost_build", "uv", "setuptools")) for t in tops), tops
+
+
+def test_dependency_tests_are_left_out_but_plugin_tests_stay(
+    builder: Builder, make_plugin: MakePlugin, tmp_path: Path
+) -> None:
+    from tests.conftest import build_wheel
+
+    dep = make_plugin("fx-dep-tested", code="VALUE = 1\n", dependencies=())
+    plugin = make_plugin("fx-uses-dep", code="import fx_dep_tested\n", dependencies=("fx-dep-tested",))
+    for project, package in ((dep, "fx_dep_tested"), (plugin, "fx_uses_dep")):
+        (project / "src" / package / "tests").mkdir()
+        (project / "src" / package / "tests" / "__init__.py").write_text("")
+        (project / "src" / package / "tests" / "test_it.py").write_text("def test_it(): pass\n")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(dep, wheels)
+    out = tmp_path / "t.pyz"
+    result = builder.run("build", "--with", plugin, "--find-links", wheels, "--output", out, "--json")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(out) as zf:
+        names = set(zf.namelist())
+    assert "site/fx_uses_dep/tests/test_it.py" in names
+    assert "site/fx_dep_tested/__init__.py" in names
+    assert not any(n.startswith("site/fx_dep_tested/tests/") for n in names)
+    import json
+
+    assert "fx_dep_tested/tests/" in json.loads(result.stdout)["bundle"]["left_out"]

@@ -79,15 +79,32 @@ def date_time() -> tuple[int, int, int, int, int, int]:
 
 
 def _dist_name(dist_info: str) -> str:
-    return dist_info.rsplit("-", 1)[0].lower().replace("_", "-") if "-" in dist_info else dist_info.lower()
+    """``corehost-greet`` for ``corehost_greet-0.1.0.dist-info``."""
+    return dist_info.removesuffix(".dist-info").rsplit("-", 1)[0].lower().replace("_", "-").replace(".", "-")
+
+
+def _owners(site_packages: Path) -> dict[str, str]:
+    """Top-level name -> normalised distribution name, from each distribution's RECORD."""
+    owners: dict[str, str] = {}
+    for info in site_packages.glob("*.dist-info"):
+        record = info / "RECORD"
+        if not record.exists():
+            continue
+        for line in record.read_text(encoding="utf-8").splitlines():
+            top = line.split(",", 1)[0].split("/", 1)[0]
+            if top and not top.endswith(".dist-info") and top != "..":
+                owners.setdefault(top, _dist_name(info.name))
+    return owners
 
 
 def collect(site_packages: Path, keep_tests: frozenset[str]) -> tuple[dict[str, Path], list[str]]:
     """The files that run, by archive-relative name, and what was left out (for the docs' promise).
 
-    ``keep_tests`` names top-level packages whose ``tests`` folders stay in
-    (the host's and the plugins': they are what the user built).
+    ``keep_tests`` names distributions whose ``tests`` folders stay in (the
+    host's and the plugins': they are what the user built).
     """
+    owners = _owners(site_packages)
+    keep = {name.lower().replace("_", "-") for name in keep_tests}
     skip_top: set[str] = set()
     for info in site_packages.glob("*.dist-info"):
         if _dist_name(info.name) in INSTALL_ONLY:
@@ -108,7 +125,7 @@ def collect(site_packages: Path, keep_tests: frozenset[str]) -> tuple[dict[str, 
             continue
         if parts[0].endswith(".dist-info") and rel.name in _INSTALL_RECORDS:
             continue
-        if len(parts) > 2 and parts[1] in _TEST_DIRS and parts[0] not in keep_tests:
+        if len(parts) > 2 and parts[1] in _TEST_DIRS and owners.get(parts[0]) not in keep:
             left_out.append(f"{parts[0]}/{parts[1]}/")
             continue
         files[rel.as_posix()] = path
