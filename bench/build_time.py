@@ -1,0 +1,131 @@
+"""Benchmark 3: building the same host + plugin set with corehost-build, shiv, pex and plain uv.
+
+The set is the host and the repo's ``plugins/`` (what README builds into
+``dist/corehost.pyz``). shiv and pex get the same project folders and the
+third-party versions corehost-build locked, pinned, so all of them produce
+the same packages; pip runs with no configuration file, as on a user's
+machine. The floor is what no bundler can beat: ``uv venv`` plus
+``uv pip sync`` of the lock (local wheels already built) into a fresh venv.
+
+*Warm* means every tool's caches are filled by an earlier build of the same
+set (corehost-build's wheel cache, uv's cache, pip's cache, pex's root).
+*Cold* means each build gets a fresh, empty ``COREHOST_BUILD_CACHE`` and
+``UV_CACHE_DIR`` (so packages are downloaded and local projects built
+again, build backend included), and for shiv and pex a fresh pip cache and
+``PEX_ROOT``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.envs import PLUGINS_DIR, ROOT, Builder, repo_projects, tool, uv
+from bench.stats import alternate, bench_env
+
+_counter = itertools.count()
+
+
+def _fresh(work: Path, what: str) -> Path:
+    path = work / "fresh" / f"{what}-{next(_counter)}"
+    path.mkdir(parents=True)
+    return path
+
+
+def _timed(argv: list[str | Path], env: dict[str, str] | None = None) -> float:
+    args = [str(a) for a in argv]
+    start = time.perf_counter()
+    result = subprocess.run(args, capture_output=True, text=True, env=bench_env(env))
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"{args} exited {result.returncode}\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def _pip_env(cache: Path) -> dict[str, str]:
+    """pip as on a user's machine: no configuration file, its own cache."""
+    return {"PIP_CONFIG_FILE": "/dev/null", "PIP_CACHE_DIR": str(cache), "PIP_FIND_LINKS": "", "PIP_CONSTRAINT": ""}
+
+
+def _pins(lock: Path) -> list[str]:
+    """``name==version`` of every third-party package in the lock."""
+    local = {"corehost", *(p.name for p in PLUGINS_DIR.iterdir())}
+    packages = tomllib.loads(lock.read_text(encoding="utf-8"))["packages"]
+    return [f"{p['name']}=={p['version']}" for p in packages if p["name"] not in local and p["name"] != "pip"]
+
+
+def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int, warmup: int = 1) -> dict[str, Any]:
+    """Warm and cold samples per tool; tools missing from the bench environment are listed as absent."""
+    lock_dir = work / "bt-lock"
+    lock_dir.mkdir()
+    lock = lock_dir / "pylock.toml"
+    builder.build("--plugins-dir", PLUGINS_DIR, "--venv", work / "bt-lock-venv", "--lock", lock)
+    pins = _pins(lock)
+    projects = [str(p) for p in repo_projects()]
+    shiv, pex = tool("shiv"), tool("pex")
+    absent = [name for name, exe in (("shiv", shiv), ("pex", pex)) if exe is None]
+
+    last_steps: dict[str, dict[str, float]] = {}
+
+    def _corehost(b: Builder, kind: str, *dest: str | Path) -> Callable[[], float]:
+        def once() -> float:
+            outcome = b.build("--plugins-dir", PLUGINS_DIR, *dest)
+            last_steps[f"{kind} {'warm' if b is builder else 'cold'}"] = outcome.steps
+            return outcome.seconds
+
+        return once
+
+    def corehost_venv(b: Builder) -> Callable[[], float]:
+        return _corehost(b, "venv", "--venv", work / "bt-venv")
+
+    def corehost_zipapp(b: Builder) -> Callable[[], float]:
+        return _corehost(b, "zipapp", "--output", work / "bt.pyz")
+
+    def cold(make: Callable[[Builder], Callable[[], float]]) -> Callable[[], float]:
+        return lambda: make(Builder(_fresh(work, "build-cache"), _fresh(work, "uv-cache")))()
+
+    def shiv_build(pip_cache: Callable[[], Path]) -> Callable[[], float]:
+        assert shiv is not None
+        argv: list[str | Path] = [shiv, "-q", "-c", "corehost", "-o", work / "bt-shiv.pyz", "--reproducible"]
+        return lambda: _timed([*argv, *projects, *pins], _pip_env(pip_cache()))
+
+    def pex_build(root: Callable[[], Path]) -> Callable[[], float]:
+        assert pex is not None
+        argv: list[str | Path] = [pex, "-c", "corehost", "-o", work / "bt.pex"]
+        return lambda: _timed([*argv, *projects, *pins], {**_pip_env(root() / "pip"), "PEX_ROOT": str(root())})
+
+    def uv_floor() -> float:
+        venv = work / "bt-floor"
+        shutil.rmtree(venv, ignore_errors=True)
+        started = _timed([uv(), "venv", "-q", "--python", str(work / "bt-lock-venv" / "bin" / "python"), venv])
+        sync = [uv(), "pip", "sync", "-q", "--preview-features", "pylock", "--python", venv / "bin" / "python", lock]
+        return started + _timed(sync)
+
+    warm_pip, warm_pex = work / "warm-pip-cache", work / "warm-pex-root"
+    warm: dict[str, Callable[[], float]] = {
+        "corehost-build --venv": corehost_venv(builder),
+        "corehost-build --output .pyz": corehost_zipapp(builder),
+        "uv venv + uv pip sync of the lock (floor)": uv_floor,
+    }
+    cold_sides: dict[str, Callable[[], float]] = {
+        "corehost-build --venv": cold(corehost_venv),
+        "corehost-build --output .pyz": cold(corehost_zipapp),
+    }
+    if shiv is not None:
+        warm["shiv"] = shiv_build(lambda: warm_pip)
+        cold_sides["shiv"] = shiv_build(lambda: _fresh(work, "pip-cache"))
+    if pex is not None:
+        warm["pex"] = pex_build(lambda: warm_pex)
+        cold_sides["pex"] = pex_build(lambda: _fresh(work, "pex-root"))
+    names = [str(Path(p).relative_to(ROOT)) or "." for p in projects]
+    results: dict[str, Any] = {"absent": absent, "pins": pins, "projects": names}
+    results["warm"] = alternate(warm, warm_runs, warmup=warmup)
+    results["cold"] = alternate(cold_sides, cold_runs, warmup=0) if cold_runs else {}
+    results["steps"] = last_steps
+    return results

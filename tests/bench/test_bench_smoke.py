@@ -1,0 +1,69 @@
+"""``bench/run --smoke``: every benchmark runs at its smallest size, so none of them can rot.
+
+This is not a timing test (no figure is compared with anything): it runs the
+same code path as the real ``bench/run``, one sample each, in a throw-away
+bench environment without the comparison tools (shiv, pex and stevedore
+would cost more to install and run than everything else), and checks that
+every corehost side produced a sample and that every comparison side either
+produced one or is listed as absent, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import ROOT, clean_env, uv
+
+
+def timed(sample: dict[str, Any]) -> bool:
+    return len(sample["times"]) >= 1 and all(t > 0 for t in sample["times"])
+
+
+def test_bench_run_smoke(tmp_path: Path) -> None:
+    out, raw = tmp_path / "RESULTS.md", tmp_path / "results.json"
+    env = clean_env(
+        {"BENCH_VENV": str(tmp_path / "venv"), "BENCH_COMPARE": "0", "UV": uv(), "BENCH_PYTHON": sys.executable}
+    )
+    result = subprocess.run(
+        ["bash", str(ROOT / "bench" / "run"), "--smoke", "--out", str(out), "--json", str(raw)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads(raw.read_text())
+    assert data["smoke"] is True
+
+    for count, sides in data["startup"]["extras"].items():
+        for mode in ("zipapp", "built venv", "live venv"):
+            for command in ("list-modules", "run"):
+                assert timed(sides[f"{mode} {command}"]), (count, mode, command)
+        assert timed(sides["python -c 'import click'"])
+    assert len(data["startup"]["extras"]) == 2, "the smoke run also adds extra distributions"
+
+    loaders = data["loaders"]
+    for sides in loaders["extras"].values():
+        for name in ("corehost frozen", "corehost live", "pluggy load_setuptools_entrypoints"):
+            assert timed(sides["inproc"][name]) and timed(sides["wall"][name]), name
+        assert "stevedore ExtensionManager" in sides["inproc"] or "stevedore ExtensionManager" in loaders["absent"]
+
+    build = data["build_time"]
+    for name in ("corehost-build --venv", "corehost-build --output .pyz", "uv venv + uv pip sync of the lock (floor)"):
+        assert timed(build["warm"][name]), name
+    for tool in ("shiv", "pex"):
+        assert tool in build["warm"] or tool in build["absent"], tool
+    assert "guards" in build["steps"]["zipapp warm"]
+
+    (size,) = data["scale"]["sizes"].values()
+    assert size["imported"] == ["bench_gen_0000"], "a run of a one-module config imported other plugins"
+    assert timed(size["build"]) and timed(size["run"]) and size["bytes"] > 0
+
+    calls = data["calls"]
+    assert timed(calls["module"]["through the registry's instance"]) and timed(calls["module"]["direct call"])
+    for impls in ("1", "10"):
+        assert timed(calls["hooks"][impls]["host.hooks.corehost_stopping()"]), impls
+
+    text = out.read_text()
+    assert "smoke mode" in text and "## Targets" in text and "## 5. Call cost" in text
