@@ -33,6 +33,10 @@ _EXPORTS = {
     "Problem": "corehost.guards",
     "check": "corehost.guards",
     "Host": "corehost.host",
+    "HostHooks": "corehost.hooks",
+    "implements": "corehost.hooks",
+    "HostSpec": "corehost.hostspec",
+    "UnknownHost": "corehost.errors",
     "APPS": "corehost.ids",
     "check_id": "corehost.ids",
     "name_of": "corehost.ids",
@@ -59,6 +63,8 @@ __all__ = [
     "CorehostError",
     "GuardError",
     "Host",
+    "HostHooks",
+    "HostSpec",
     "InvalidModuleID",
     "LifecycleError",
     "ModuleInfo",
@@ -68,6 +74,7 @@ __all__ = [
     "Problem",
     "Provisioner",
     "Registry",
+    "UnknownHost",
     "UnknownModule",
     "UnknownNamespace",
     "Validator",
@@ -76,6 +83,7 @@ __all__ = [
     "check_id",
     "hookimpl",
     "hookspec",
+    "implements",
     "load_config",
     "name_of",
     "namespace_of",
@@ -109,11 +117,14 @@ if TYPE_CHECKING:
         InvalidModuleID,
         LifecycleError,
         PluginLoadError,
+        UnknownHost,
         UnknownModule,
         UnknownNamespace,
     )
     from corehost.guards import Problem, check
+    from corehost.hooks import HostHooks, implements
     from corehost.host import Host
+    from corehost.hostspec import HostSpec
     from corehost.ids import APPS, check_id, name_of, namespace_of
     from corehost.interfaces import App, CleanerUpper, Provisioner, Validator
     from corehost.markers import hookimpl, hookspec

@@ -30,7 +30,7 @@ def build_info(registry: Registry) -> dict[str, Any]:
                 "plugins": sorted(e.name for e in entries if e.kind == "plugin"),
             }
         )
-    return {
+    info: dict[str, Any] = {
         "corehost": __version__,
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
@@ -40,11 +40,19 @@ def build_info(registry: Registry) -> dict[str, Any]:
         "skipped": sorted(registry.skipped),
         "build": registry.build,
     }
+    spec = registry.spec
+    if not spec.is_default:
+        # A host of its own names itself; corehost's output stays as it always was.
+        info["host"] = {"name": spec.name, "distribution": spec.distribution, "version": spec.version()}
+        info["selection_env"] = [spec.allow_env, spec.block_env]
+    return info
 
 
 def render_text(info: dict[str, Any]) -> str:
     """``build-info`` for people: one line per fact, one per distribution."""
-    lines = [
+    host = info.get("host")
+    lines = [f"{host['name']} {host['version']} ({host['distribution']})"] if host else []
+    lines += [
         f"corehost {info['corehost']}",
         f"python {info['python']} ({info['implementation']}) on {info['platform']}",
         f"registry: {info['mode']}",
@@ -58,7 +66,8 @@ def render_text(info: dict[str, Any]) -> str:
         )
         lines.append(f"  {p['distribution']} {p['version']}: {provides}")
     if info["skipped"]:
-        lines.append(f"skipped by COREHOST_PLUGINS/COREHOST_DISABLE_PLUGINS: {', '.join(info['skipped'])}")
+        env = "/".join(info.get("selection_env", ["COREHOST_PLUGINS", "COREHOST_DISABLE_PLUGINS"]))
+        lines.append(f"skipped by {env}: {', '.join(info['skipped'])}")
     build = info["build"]
     if build:
         lines.append(f"built by {build.get('builder', '?')} from inputs: {', '.join(build.get('inputs', []))}")

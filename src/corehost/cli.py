@@ -3,6 +3,11 @@
 Built-in commands never import plugin code they do not need. Commands that
 plugins add (the ``corehost_add_commands`` hook) are only looked for when a
 command name is not built in, or when the command list is shown.
+
+A host of its own gets the same CLI under its own name: :func:`make_cli`
+builds the group with the built-in commands for a
+:class:`~corehost.hostspec.HostSpec`, and ``main(spec=...)`` /
+``entry(spec)`` run it, so the application's console script is one line.
 """
 
 from __future__ import annotations
@@ -16,10 +21,17 @@ from typing import Any, TypeVar
 import click
 
 from corehost.errors import CorehostError
+from corehost.hostspec import COREHOST, HostSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HOST_KEY = "corehost.host"
+
+
+def spec_of(ctx: click.Context | None = None) -> HostSpec:
+    """The spec of the host whose CLI is running (corehost's own outside a host group)."""
+    command = (ctx or click.get_current_context()).find_root().command
+    return command.spec if isinstance(command, HostGroup) else COREHOST
 
 
 def get_host(ctx: click.Context | None = None) -> Any:
@@ -29,7 +41,7 @@ def get_host(ctx: click.Context | None = None) -> Any:
     root = (ctx or click.get_current_context()).find_root()
     host = root.meta.get(_HOST_KEY)
     if host is None:
-        host = root.meta[_HOST_KEY] = Host(strict=bool(root.params.get("strict")))
+        host = root.meta[_HOST_KEY] = Host(strict=bool(root.params.get("strict")), spec=spec_of(root))
     return host
 
 
@@ -44,12 +56,16 @@ def pass_host(f: F) -> F:
 
 
 class HostGroup(click.Group):
-    """A group that asks plugins for commands only when it has to."""
+    """A host's root group: knows its spec, asks plugins for commands only when it has to."""
+
+    def __init__(self, *args: Any, spec: HostSpec = COREHOST, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         if not ctx.meta.get("corehost.commands_added"):
             ctx.meta["corehost.commands_added"] = True
-            get_host(ctx).plugins.call("corehost_add_commands", cli=self)
+            get_host(ctx).hooks.corehost_add_commands(cli=self)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
@@ -61,13 +77,6 @@ class HostGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands(ctx)
         return super().list_commands(ctx)
-
-
-@click.group(cls=HostGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.option("--strict", is_flag=True, help="A plugin that fails to load is an error, not a warning.")
-def cli(debug: bool, strict: bool) -> None:
-    """corehost: a plugin host in the style of Caddy's modules."""
 
 
 def _echo_json(data: object) -> None:
@@ -123,7 +132,7 @@ def _config(path: str) -> dict[str, Any]:
     return load_config(path)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--config",
     "-c",
@@ -137,10 +146,10 @@ def run(config_path: str) -> None:
     host = get_host()
     with _naming_file(config_path):
         reason = host.run(_config(config_path))
-    click.echo(f"corehost: stopped ({reason}); every app stopped and every module cleaned up", err=True)
+    click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--config",
     "-c",
@@ -156,7 +165,7 @@ def validate(config_path: str) -> None:
     click.echo(f"{config_path}: valid")
 
 
-@cli.command("list-modules")
+@click.command("list-modules")
 @click.option("--versions", is_flag=True, help="Show each module's distribution version.")
 @click.option("--packages", is_flag=True, help="Show the distribution that provides each module.")
 @click.option("--namespace", "namespace", default=None, help="Only modules directly in this namespace.")
@@ -195,7 +204,7 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
         click.echo("  ".join(cols))
 
 
-@cli.command("build-info")
+@click.command("build-info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def build_info(as_json: bool) -> None:
     """Show corehost, Python, and every plugin distribution with its version."""
@@ -211,7 +220,7 @@ def build_info(as_json: bool) -> None:
         click.echo(render_text(info))
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json: bool) -> None:
     """Run the interface guards over every installed plugin."""
@@ -229,7 +238,7 @@ def check(as_json: bool) -> None:
         sys.exit(1)
 
 
-@cli.group()
+@click.group()
 def cache() -> None:
     """Show or clean the cache that bundles with compiled code unpack into."""
 
@@ -262,22 +271,56 @@ def cache_clean(everything: bool) -> None:
     click.echo(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
 
 
-@cli.command()
+@click.command()
 def version() -> None:
-    """Print corehost's version."""
-    from corehost import __version__
-
-    click.echo(__version__)
+    """Print the host's version."""
+    click.echo(spec_of().version())
 
 
-def main(args: Sequence[str] | None = None) -> int:
-    """Entry point: run the CLI and turn every error into one clear paragraph."""
+#: The commands every host has.
+BUILTIN_COMMANDS: tuple[click.Command, ...] = (run, validate, list_modules, build_info, check, cache, version)
+
+
+def make_cli(spec: HostSpec = COREHOST) -> HostGroup:
+    """The root command group of ``spec``'s host, with every built-in command.
+
+    Plugins of that host add theirs through ``corehost_add_commands``.
+    """
+
+    # Nothing to do here: main() reads --debug before click parses, get_host() reads --strict.
+    def root(debug: bool, strict: bool) -> None:
+        pass
+
+    group = HostGroup(
+        name=spec.name,
+        callback=root,
+        spec=spec,
+        help=spec.description or f"{spec.name}: a plugin host built on corehost.",
+        context_settings={"help_option_names": ["-h", "--help"]},
+        params=[
+            click.Option(["--debug"], is_flag=True, help="Show tracebacks for errors."),
+            click.Option(["--strict"], is_flag=True, help="A plugin that fails to load is an error, not a warning."),
+        ],
+    )
+    for command in BUILTIN_COMMANDS:
+        group.add_command(command)
+    return group
+
+
+#: corehost's own CLI.
+cli = make_cli(COREHOST)
+
+
+def main(args: Sequence[str] | None = None, *, spec: HostSpec = COREHOST) -> int:
+    """Run ``spec``'s CLI (corehost's by default) and turn every error into one clear paragraph."""
     from corehost.host import Stopped
 
+    group = cli if spec == COREHOST else make_cli(spec)
+    name = spec.name
     argv = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
     try:
-        result = cli.main(argv, prog_name="corehost", standalone_mode=False)
+        result = group.main(argv, prog_name=name, standalone_mode=False)
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -285,30 +328,30 @@ def main(args: Sequence[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
-        click.echo("corehost: aborted", err=True)
+        click.echo(f"{name}: aborted", err=True)
         return 1
     except CorehostError as exc:
         if debug:
             _print_traceback()
-        click.echo(f"corehost: error: {exc.message}", err=True)
+        click.echo(f"{name}: error: {exc.message}", err=True)
         return exc.exit_code
     except Stopped as exc:
-        click.echo(f"corehost: {exc} during set-up; everything provisioned was cleaned up", err=True)
+        click.echo(f"{name}: {exc} during set-up; everything provisioned was cleaned up", err=True)
         return 128 + exc.signum
     except KeyboardInterrupt:
-        click.echo("corehost: interrupted", err=True)
+        click.echo(f"{name}: interrupted", err=True)
         return 130
     except Exception as exc:
         if debug:
             _print_traceback()
         click.echo(
-            f"corehost: error: unexpected {type(exc).__name__}{_culprit(exc)}: {exc} "
+            f"{name}: error: unexpected {type(exc).__name__}{_culprit(exc)}: {exc} "
             "(run with --debug for the traceback, and report it to the plugin or corehost)",
             err=True,
         )
         return 1
 
 
-def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+def entry(spec: HostSpec = COREHOST) -> None:
+    """Console-script entry point; a host of its own calls ``entry(SPEC)`` from its script's function."""
+    sys.exit(main(spec=spec))

@@ -13,12 +13,15 @@ import difflib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corehost import ids
 from corehost.decode import build, join_path
 from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError
 from corehost.registry import ModuleInfo, Registry
+
+if TYPE_CHECKING:
+    from corehost.hooks import HostHooks
 
 INLINE_KEY = "module"
 
@@ -44,13 +47,29 @@ def _call(loaded: Loaded, phase: str, *args: Any) -> None:
         raise LifecycleError(loaded.info.id, loaded.path, phase, exc) from exc
 
 
+def _own_hooks(registry: Registry) -> HostHooks:
+    from corehost.hooks import HostHooks
+    from corehost.plugins import Plugins
+
+    return HostHooks(Plugins(registry))
+
+
 class Context:
     """Loads modules from config and remembers them for cleanup."""
 
     def __init__(
-        self, registry: Registry, config: Mapping[str, Any] | None = None, *, check_interfaces: bool = True
+        self,
+        registry: Registry,
+        config: Mapping[str, Any] | None = None,
+        *,
+        check_interfaces: bool = True,
+        hooks: HostHooks | None = None,
     ) -> None:
         self.registry = registry
+        #: The host's typed hook calls, so that a module can call the hooks of
+        #: its namespace's owner (``ctx.hooks.call(spec, ...)``); a context made
+        #: without a host gets its own, over the registry's plugins.
+        self.hooks = hooks if hooks is not None else _own_hooks(registry)
         self.config: Mapping[str, Any] = config or {}
         self.loaded: list[Loaded] = []
         self.check_interfaces = check_interfaces

@@ -1,8 +1,10 @@
 """Live discovery: build a registry from the installed distributions' entry points.
 
-This is what a user gets after ``pip install some-plugin``. Only corehost's
-own entry-point groups are read and nothing is imported. ``COREHOST_PLUGINS``
-(allow list) and ``COREHOST_DISABLE_PLUGINS`` (block list) name
+This is what a user gets after ``pip install some-plugin``. Only the host's
+own entry-point groups are read (``corehost.modules``, ``.namespaces`` and
+``.plugins`` for corehost; ``myapp.*`` for a host of its own) and nothing is
+imported. ``COREHOST_PLUGINS`` (allow list) and ``COREHOST_DISABLE_PLUGINS``
+(block list), or the host's own ``<PREFIX>_PLUGINS`` variables, name
 distributions or plugin names, separated by commas or spaces; whatever they
 leave out never reaches the registry, so it can never be imported.
 """
@@ -15,27 +17,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from corehost.interfaces import core_namespaces
-from corehost.registry import (
-    MODULES_GROUP,
-    NAMESPACES_GROUP,
-    PLUGINS_GROUP,
-    Entry,
-    ModuleInfo,
-    NamespaceInfo,
-    PluginInfo,
-    Registry,
-)
+from corehost.hostspec import COREHOST, HostSpec
+from corehost.registry import Entry, ModuleInfo, NamespaceInfo, PluginInfo, Registry
 
-ALLOW_ENV = "COREHOST_PLUGINS"
-BLOCK_ENV = "COREHOST_DISABLE_PLUGINS"
-CORE_DISTRIBUTION = "corehost"
-
-_KINDS: dict[str, type[Entry]] = {
-    NAMESPACES_GROUP: NamespaceInfo,
-    MODULES_GROUP: ModuleInfo,
-    PLUGINS_GROUP: PluginInfo,
-}
+ALLOW_ENV = COREHOST.allow_env
+BLOCK_ENV = COREHOST.block_env
+CORE_DISTRIBUTION = COREHOST.distribution
 
 
 def normalize(name: str) -> str:
@@ -49,50 +36,61 @@ def _names(value: str | None) -> frozenset[str] | None:
     return frozenset(normalize(n) for n in re.split(r"[,\s]+", value.strip()) if n)
 
 
+def kinds(spec: HostSpec) -> dict[str, type[Entry]]:
+    """The host's entry-point groups and the kind of entry each holds."""
+    return {spec.namespaces_group: NamespaceInfo, spec.modules_group: ModuleInfo, spec.plugins_group: PluginInfo}
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which plugins may load: an allow list (``None`` = all) and a block list."""
+    """Which plugins may load: an allow list (``None`` = all) and a block list.
+
+    ``core`` is the host's own distribution, which neither list can drop.
+    """
 
     allow: frozenset[str] | None = None
     block: frozenset[str] = frozenset()
+    core: str = CORE_DISTRIBUTION
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Selection:
+    def from_env(cls, env: Mapping[str, str] | None = None, spec: HostSpec = COREHOST) -> Selection:
         env = os.environ if env is None else env
-        return cls(_names(env.get(ALLOW_ENV)), _names(env.get(BLOCK_ENV)) or frozenset())
+        return cls(_names(env.get(spec.allow_env)), _names(env.get(spec.block_env)) or frozenset(), spec.distribution)
 
     def admits(self, distribution: str, name: str = "") -> bool:
         """Whether an entry ``name`` of ``distribution`` may load.
 
-        The core's own entries always load: blocking them would leave a host
+        The host's own entries always load: blocking them would leave a host
         without its apps' interface.
         """
         keys = {normalize(distribution), normalize(name)} - {""}
-        if normalize(distribution) == CORE_DISTRIBUTION:
+        if normalize(distribution) == normalize(self.core):
             return True
         if keys & self.block:
             return False
         return self.allow is None or bool(keys & self.allow)
 
 
-def discover(selection: Selection | None = None, groups: Collection[str] = tuple(_KINDS)) -> Registry:
-    """Scan the environment's corehost entry points into a :class:`Registry`."""
-    selection = Selection.from_env() if selection is None else selection
-    registry = Registry()
-    registry.extend(core_namespaces())
+def discover(
+    selection: Selection | None = None, groups: Collection[str] | None = None, spec: HostSpec = COREHOST
+) -> Registry:
+    """Scan the environment's entry points of ``spec``'s groups into a :class:`Registry`."""
+    selection = Selection.from_env(spec=spec) if selection is None else selection
+    registry = Registry.for_host(spec)
     versions: dict[int, tuple[str, str]] = {}
     from importlib import metadata
 
     # One scan of every distribution's entry points, then a cheap select per group.
     everything = metadata.entry_points()
-    for group in groups:
-        kind = _KINDS[group]
+    by_group = kinds(spec)
+    for group in by_group if groups is None else groups:
+        kind = by_group[group]
         for ep in everything.select(group=group):
             dist_name, version = _dist_of(ep, versions)
             if not selection.admits(dist_name, ep.name):
                 registry.skipped.add(dist_name)
                 continue
-            registry.add(kind(ep.name, ep.value, dist_name, version))
+            registry.add(kind(ep.name, ep.value, dist_name, version, disable_env=spec.block_env))
     return registry
 
 
@@ -108,19 +106,21 @@ def _dist_of(ep: Any, cache: dict[int, tuple[str, str]]) -> tuple[str, str]:
     return cache[key]
 
 
-def environment_registry(selection: Selection | None = None) -> Registry:
-    """This environment's registry: the frozen one of a bundle, else a live scan.
+def environment_registry(selection: Selection | None = None, spec: HostSpec = COREHOST) -> Registry:
+    """This environment's registry for ``spec``: the frozen one of a bundle, else a live scan.
 
     In a bundle the selection can only narrow what was built in: a name in
-    ``COREHOST_PLUGINS`` that the build did not include matches nothing.
+    ``COREHOST_PLUGINS`` that the build did not include matches nothing. A
+    bundle's frozen registry belongs to the host it was built for; another
+    host in the same environment scans its own groups live.
     """
     from corehost.frozen import load_frozen
 
-    selection = Selection.from_env() if selection is None else selection
-    frozen = load_frozen()
+    selection = Selection.from_env(spec=spec) if selection is None else selection
+    frozen = load_frozen(spec)
     if frozen is None:
-        return discover(selection)
-    narrowed = Registry(frozen=True, build=frozen.build)
+        return discover(selection, spec=spec)
+    narrowed = Registry(frozen=True, build=frozen.build, spec=spec)
     for entry in frozen.entries():
         if selection.admits(entry.distribution, entry.name):
             narrowed.add(entry)

@@ -36,6 +36,10 @@ class UnknownNamespace(CorehostError):
     """A module was asked for in a namespace that nobody declared."""
 
 
+class UnknownHost(CorehostError):
+    """A host named on the command line (``--host``) is not installed or is broken."""
+
+
 class ConfigError(CorehostError):
     """The config file or a value in it is wrong; ``path`` says where."""
 

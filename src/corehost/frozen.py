@@ -6,13 +6,19 @@ never reads entry points, so start-up does not grow with the number of
 installed distributions, and a package installed into the bundle later adds
 nothing. A Python module (not JSON) because its bytecode is cached and it
 imports from a zipapp like any other module.
+
+A bundle of a host of its own (``corehost-build --host myapp``) records the
+host's name in the frozen data; corehost's own bundles record none, so
+their frozen module is the same as it always was.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
 from typing import Any
 
+from corehost.hostspec import COREHOST, HostSpec
 from corehost.registry import ModuleInfo, NamespaceInfo, PluginInfo, Registry
 
 FROZEN_MODULE = "_corehost_frozen"
@@ -23,28 +29,41 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
     """The registry as plain data; ``hooks`` maps plugin name to hooks it implements."""
     hooks = hooks or {}
 
+    spec = registry.spec
+    # The host's own namespaces come from its spec when the registry is rebuilt.
+    core = {"", *spec.namespaces}
+
     def row(e: Any) -> list[str]:
         return [e.name, e.target, e.distribution, e.version]
 
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
-        "namespaces": [row(e) for _, e in sorted(registry.namespaces.items()) if e.name],
+        "namespaces": [row(e) for _, e in sorted(registry.namespaces.items()) if e.name not in core],
         "modules": [row(e) for _, e in sorted(registry.modules.items()) if e.obj is None],
         "plugins": [[*row(e), sorted(hooks.get(e.name, []))] for _, e in sorted(registry.plugins.items())],
     }
+    if not spec.is_default:
+        data["host"] = spec.name
+    return data
 
 
-def from_data(data: dict[str, Any], build: dict[str, Any] | None = None) -> Registry:
-    """Rebuild a :class:`Registry` from :func:`to_data` output."""
+def host_of(data: dict[str, Any]) -> str:
+    """The name of the host a frozen registry was built for."""
+    return str(data.get("host", COREHOST.name))
+
+
+def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: HostSpec = COREHOST) -> Registry:
+    """Rebuild ``spec``'s :class:`Registry` from :func:`to_data` output."""
     from corehost.interfaces import core_namespaces
 
     if data.get("format") != FORMAT:
         raise ValueError(f"frozen registry format {data.get('format')!r} is not {FORMAT}; rebuild the bundle")
-    registry = Registry(frozen=True, build=dict(build or {}))
-    registry.extend(core_namespaces())
-    registry.extend(NamespaceInfo(*r) for r in data["namespaces"])
-    registry.extend(ModuleInfo(*r) for r in data["modules"])
-    registry.extend(PluginInfo(r[0], r[1], r[2], r[3], hooks=tuple(r[4])) for r in data["plugins"])
+    registry = Registry(frozen=True, build=dict(build or {}), spec=spec)
+    registry.extend(core_namespaces(spec))
+    env = spec.block_env
+    registry.extend(NamespaceInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["namespaces"])
+    registry.extend(ModuleInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["modules"])
+    registry.extend(PluginInfo(r[0], r[1], r[2], r[3], disable_env=env, hooks=tuple(r[4])) for r in data["plugins"])
     return registry
 
 
@@ -59,29 +78,38 @@ def render(registry_data: dict[str, Any], build: dict[str, Any]) -> str:
     )
 
 
-def load_frozen() -> Registry | None:
-    """The frozen registry of this bundle, or ``None`` in a plain environment."""
+def load_frozen(spec: HostSpec = COREHOST) -> Registry | None:
+    """The frozen registry of this bundle for ``spec``'s host, or ``None``.
+
+    ``None`` in a plain environment, and for a host other than the one the
+    bundle was built for (that host scans its own groups instead).
+    """
     try:
         module = importlib.import_module(FROZEN_MODULE)
     except ModuleNotFoundError as exc:
         if exc.name != FROZEN_MODULE:
             raise
         return None
-    return from_data(module.REGISTRY, getattr(module, "BUILD", {}))
+    if host_of(module.REGISTRY) != spec.name:
+        return None
+    return from_data(module.REGISTRY, getattr(module, "BUILD", {}), spec)
 
 
-def inspect_environment() -> dict[str, Any]:
+def inspect_environment(host: str | HostSpec = COREHOST) -> dict[str, Any]:
     """Guard problems and registry data of the running environment, as JSON-ready data.
 
-    The builder runs this (``python -m corehost.frozen``) with the target
-    environment's interpreter: the guards run where the bundle will run, and
-    the registry it freezes is exactly what the guards passed. Every entry
-    point is read, whatever COREHOST_PLUGINS says: a build is its own selection.
+    The builder runs this (``python -m corehost.frozen [--host NAME]``) with
+    the target environment's interpreter: the guards run where the bundle
+    will run, and the registry it freezes is exactly what the guards passed.
+    Every entry point of the host's groups is read, whatever its allow and
+    block lists say: a build is its own selection.
     """
     from corehost.discovery import Selection, discover
     from corehost.guards import check_all
+    from corehost.hostspec import find_host
 
-    registry = discover(Selection())
+    spec = find_host(host) if isinstance(host, str) else host
+    registry = discover(Selection(core=spec.distribution), spec=spec)
     problems, hooks = check_all(registry)
     return {
         "problems": [p.to_json() for p in problems],
@@ -90,8 +118,25 @@ def inspect_environment() -> dict[str, Any]:
     }
 
 
-if __name__ == "__main__":
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m corehost.frozen [--host NAME]``: print :func:`inspect_environment` as JSON."""
+    import argparse
     import json
     import sys
 
-    json.dump(inspect_environment(), sys.stdout, indent=1, sort_keys=True)
+    from corehost.errors import CorehostError
+
+    parser = argparse.ArgumentParser(prog="python -m corehost.frozen", description=main.__doc__)
+    parser.add_argument("--host", default=COREHOST.name, help="the host whose registry to inspect (default: corehost)")
+    args = parser.parse_args(argv)
+    try:
+        report = inspect_environment(args.host)
+    except CorehostError as exc:
+        print(f"corehost.frozen: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    json.dump(report, sys.stdout, indent=1, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

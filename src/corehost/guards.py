@@ -21,7 +21,6 @@ from typing import Any
 
 from corehost import ids
 from corehost.errors import PluginLoadError, did_you_mean
-from corehost.plugins import PROJECT
 from corehost.registry import Entry, PluginInfo, Registry
 
 ERROR = "error"
@@ -127,7 +126,8 @@ def check_namespaces(registry: Registry) -> list[Problem]:
                     f"module {info.id!r}",
                     f"its namespace {info.namespace!r} is not declared"
                     f"{did_you_mean(info.namespace, registry.namespaces)}. The plugin that owns the "
-                    "namespace must be installed (and declare it in 'corehost.namespaces'), or the ID is wrong.",
+                    f"namespace must be installed (and declare it in {registry.spec.namespaces_group!r}), "
+                    "or the ID is wrong.",
                 )
             )
     for ns in registry.namespaces.values():
@@ -423,12 +423,15 @@ def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Proble
     """
     import pluggy
 
-    from corehost import hookspecs
-    from corehost.plugins import has_hookspecs
+    from corehost.plugins import has_hookspecs, new_manager
 
-    pm = pluggy.PluginManager(PROJECT)
-    pm.add_hookspecs(hookspecs)
+    spec = registry.spec
     out: list[Problem] = []
+    try:
+        pm = new_manager(spec)
+    except PluginLoadError as exc:
+        # The host's own hookspecs are broken: no plugin can be checked against them.
+        return {}, [Problem(spec.distribution, f"host {spec.name!r}", exc.message)]
     modules = []
     for info in sorted(registry.plugins.values(), key=lambda p: p.name):
         try:
@@ -483,7 +486,7 @@ def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Proble
 
 
 def check_versions(registry: Registry) -> list[Problem]:
-    """Each plugin's declared ranges on corehost and on the namespaces' owners.
+    """Each plugin's declared ranges on the host (corehost, or the host app) and on the namespaces' owners.
 
     The go-plugin "Incompatible API version" check, done the packaging way
     and before anything runs: a distribution installed with ``--no-deps``
@@ -494,22 +497,21 @@ def check_versions(registry: Registry) -> list[Problem]:
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
-    from corehost.discovery import CORE_DISTRIBUTION
-
+    core = registry.spec.distribution
     owners: dict[str, str] = {ns.name: ns.distribution for ns in registry.namespaces.values()}
     uses: dict[str, set[str]] = {}
     for info in registry.modules.values():
         uses.setdefault(info.distribution, set()).add(owners.get(info.namespace, ""))
     out: list[Problem] = []
     for dist, version in sorted(registry.distributions().items()):
-        if canonicalize_name(dist) == CORE_DISTRIBUTION:
+        if canonicalize_name(dist) == canonicalize_name(core):
             continue
         try:
             requires = metadata.requires(dist) or []
         except metadata.PackageNotFoundError:
             continue
         owners_used = {canonicalize_name(o) for o in uses.get(dist, set()) if o}
-        needed = ({canonicalize_name(CORE_DISTRIBUTION)} | owners_used) - {canonicalize_name(dist)}
+        needed = ({canonicalize_name(core)} | owners_used) - {canonicalize_name(dist)}
         declared: set[str] = set()
         for line in requires:
             try:

@@ -20,7 +20,9 @@ from typing import Any
 
 from corehost.context import Context, Loaded
 from corehost.discovery import environment_registry
-from corehost.errors import CleanupErrors, CorehostError, LifecycleError
+from corehost.errors import CleanupErrors, CorehostError, GuardError, LifecycleError
+from corehost.hooks import HostHooks
+from corehost.hostspec import COREHOST, HostSpec
 from corehost.plugins import Plugins
 from corehost.registry import Registry
 
@@ -47,18 +49,60 @@ class Running:
 
 
 class Host:
-    """A registry plus the plugins' hooks: everything needed to run configs."""
+    """A registry plus the plugins' hooks: everything needed to run configs.
 
-    def __init__(self, registry: Registry | None = None, *, strict: bool = False) -> None:
-        self.registry = environment_registry() if registry is None else registry
+    Without a registry, the host takes this environment's for ``spec``
+    (corehost's own by default; see :class:`~corehost.hostspec.HostSpec`).
+    """
+
+    def __init__(self, registry: Registry | None = None, *, strict: bool = False, spec: HostSpec = COREHOST) -> None:
+        self.registry = environment_registry(spec=spec) if registry is None else registry
+        self.spec = self.registry.spec
         self.plugins = Plugins(self.registry, strict=strict)
+        #: Typed hook calls: ``host.hooks.corehost_stopping(reason=...)``, ``host.hooks.call(spec, ...)``.
+        self.hooks = HostHooks(self.plugins)
         self._hook_modules_added = False
+
+    @classmethod
+    def from_objects(
+        cls,
+        *,
+        modules: Mapping[str, Callable[..., Any]] | None = None,
+        namespaces: Mapping[str, type] | None = None,
+        plugins: Mapping[str, object] | None = None,
+        spec: HostSpec = COREHOST,
+        strict: bool = True,
+    ) -> Host:
+        """A host composed in code, with no entry points: the scheduler-framework style.
+
+        ``modules`` maps module IDs to classes or factories, ``namespaces``
+        names to interfaces, ``plugins`` names to hookimpl objects (modules,
+        classes or instances with ``@hookimpl`` methods). The interface
+        guards run on them before the host is returned, exactly as ``corehost
+        check`` runs them on installed plugins, and any error raises
+        :class:`~corehost.errors.GuardError`; ``strict`` (the default here,
+        since nothing is optional in code) makes a plugin that fails to
+        register an error rather than a warning later.
+        """
+        from corehost.guards import check, errors
+
+        registry = Registry.for_host(spec)
+        for name, interface in (namespaces or {}).items():
+            registry.add_namespace(name, interface)
+        for module_id, factory in (modules or {}).items():
+            registry.add_module(module_id, factory)
+        for name, plugin in (plugins or {}).items():
+            registry.add_plugin(name, plugin)
+        problems = errors(check(registry, versions=False))
+        if problems:
+            raise GuardError(problems)
+        return cls(registry, strict=strict)
 
     def add_generated_modules(self) -> None:
         """Let plugins register modules they generate (once per host)."""
         if not self._hook_modules_added:
             self._hook_modules_added = True
-            self.plugins.call("corehost_register_modules", registry=self.registry)
+            self.hooks.corehost_register_modules(registry=self.registry)
 
     def provision(self, config: Mapping[str, Any], *, on_ready: Callable[[Context], None] | None = None) -> Running:
         """Build, provision and validate every app; clean up if any fails.
@@ -68,8 +112,8 @@ class Host:
         cannot leave provisioned modules behind.
         """
         self.add_generated_modules()
-        self.plugins.call("corehost_config_loaded", config=config)
-        ctx = Context(self.registry, config)
+        self.hooks.corehost_config_loaded(config=config)
+        ctx = Context(self.registry, config, hooks=self.hooks)
         apps: dict[str, Any] = {}
         try:
             for app_id, app_config in config.get("apps", {}).items():
@@ -88,7 +132,7 @@ class Host:
         Everything loaded through it is cleaned up when the block ends.
         """
         self.add_generated_modules()
-        ctx = Context(self.registry, config)
+        ctx = Context(self.registry, config, hooks=self.hooks)
         try:
             yield ctx
         finally:
@@ -126,11 +170,11 @@ class Host:
                     raise LifecycleError(app_id, f"apps.{app_id}", "start", exc) from exc
                 raise
             running.started.append(app_id)
-        self.plugins.call("corehost_apps_started", apps=dict(running.apps))
+        self.hooks.corehost_apps_started(apps=dict(running.apps))
 
     def shutdown(self, running: Running, reason: str) -> None:
         """Stop every started app in reverse order, then clean up every module."""
-        self.plugins.call("corehost_stopping", reason=reason)
+        self.hooks.corehost_stopping(reason=reason)
         errors: list[str] = []
         try:
             self._stop_apps(running)

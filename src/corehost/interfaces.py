@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from corehost.hostspec import COREHOST, HostSpec
 from corehost.ids import APPS
 from corehost.registry import NamespaceInfo
 
 if TYPE_CHECKING:
     from corehost.context import Context
-
-CORE_DISTRIBUTION = "corehost"
 
 
 @runtime_checkable
@@ -61,8 +60,16 @@ LIFECYCLE: dict[str, type] = {
 }
 
 
-def core_namespaces() -> list[NamespaceInfo]:
-    """Namespaces the core declares itself: the root namespace of apps."""
-    from corehost import __version__
+def core_namespaces(spec: HostSpec = COREHOST) -> list[NamespaceInfo]:
+    """Namespaces a host declares itself: the root namespace of apps, and the spec's own.
 
-    return [NamespaceInfo(APPS, "corehost.interfaces:App", CORE_DISTRIBUTION, __version__, App)]
+    They belong to the host's distribution, so its allow and block lists
+    never drop them; a host's own namespaces are imported only when used.
+    """
+    version = spec.version()
+    apps = NamespaceInfo(APPS, "corehost.interfaces:App", spec.distribution, version, App, spec.block_env)
+    own = [
+        NamespaceInfo(name, target, spec.distribution, version, disable_env=spec.block_env)
+        for name, target in spec.namespaces.items()
+    ]
+    return [apps, *sorted(own, key=lambda ns: ns.name)]

@@ -22,12 +22,35 @@ from corehost.registry import PluginInfo, Registry
 if TYPE_CHECKING:
     import pluggy
 
+    from corehost.hostspec import HostSpec
+
 #: pluggy project name; here rather than in markers so that it costs no pluggy import.
+#: The same for every host, so that every plugin writes ``from corehost import hookimpl``.
 PROJECT = "corehost"
 
 
-def _warn(error: PluginLoadError) -> None:
-    print(f"corehost: warning: {error} (the host goes on without it; --strict makes this an error)", file=sys.stderr)
+def new_manager(spec: HostSpec) -> pluggy.PluginManager:
+    """A pluggy manager that knows corehost's hookspecs and those of ``spec``'s host."""
+    import pluggy
+
+    from corehost import hookspecs
+    from corehost.markers import hookspec
+    from corehost.registry import import_target
+
+    for spec_function in hookspecs.ALL:
+        hookspec(spec_function)
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for target in spec.hookspecs:
+        try:
+            pm.add_hookspecs(import_target(target))
+        except Exception as exc:
+            raise PluginLoadError(
+                spec.distribution,
+                f"hookspecs {target!r} of host {spec.name!r}",
+                f"{type(exc).__name__}: {exc}. Fix the 'hookspecs' of the host's HostSpec, or reinstall the host.",
+            ) from exc
+    return pm
 
 
 def has_hookspecs(module: ModuleType) -> bool:
@@ -39,24 +62,30 @@ class Plugins:
     """The host's pluggy manager, filled lazily from a registry."""
 
     def __init__(
-        self, registry: Registry, *, strict: bool = False, report: Callable[[PluginLoadError], None] = _warn
+        self,
+        registry: Registry,
+        *,
+        strict: bool = False,
+        report: Callable[[PluginLoadError], None] | None = None,
     ) -> None:
         self._pm: pluggy.PluginManager | None = None
+        self.spec = registry.spec
         self.strict = strict
-        self.report = report
+        self.report = self._warn if report is None else report
         self.failures: list[PluginLoadError] = []
         self._pending: dict[str, PluginInfo] = dict(registry.plugins)
+
+    def _warn(self, error: PluginLoadError) -> None:
+        print(
+            f"{self.spec.name}: warning: {error} (the host goes on without it; --strict makes this an error)",
+            file=sys.stderr,
+        )
 
     @property
     def pm(self) -> pluggy.PluginManager:
         """The pluggy manager, made on first use: a run that calls no hook never imports pluggy."""
         if self._pm is None:
-            import pluggy
-
-            from corehost import hookspecs
-
-            self._pm = pluggy.PluginManager(PROJECT)
-            self._pm.add_hookspecs(hookspecs)
+            self._pm = new_manager(self.spec)
         return self._pm
 
     def load(self, hook: str | None = None) -> None:

@@ -18,11 +18,12 @@ from typing import Any
 
 from corehost import ids
 from corehost.errors import PluginLoadError, UnknownModule, UnknownNamespace, did_you_mean
+from corehost.hostspec import COREHOST, HostSpec
 
-#: Entry-point groups: the whole of the plugin contract.
-MODULES_GROUP = "corehost.modules"
-NAMESPACES_GROUP = "corehost.namespaces"
-PLUGINS_GROUP = "corehost.plugins"
+#: corehost's entry-point groups: the whole of the plugin contract (other hosts have their own).
+MODULES_GROUP = COREHOST.modules_group
+NAMESPACES_GROUP = COREHOST.namespaces_group
+PLUGINS_GROUP = COREHOST.plugins_group
 
 
 def import_target(target: str) -> Any:
@@ -47,6 +48,8 @@ class Entry:
     distribution: str
     version: str
     obj: Any = field(default=None, compare=False, repr=False)
+    #: The block-list variable of the host that found the entry, named in load errors.
+    disable_env: str = field(default=COREHOST.block_env, compare=False, repr=False)
 
     kind = "entry"
 
@@ -62,7 +65,7 @@ class Entry:
                 f"{self.kind} {self.name!r}",
                 f"importing {self.target!r} failed with {type(exc).__name__}: {exc}. "
                 f"Fix the plugin or uninstall/disable it "
-                f"(COREHOST_DISABLE_PLUGINS={self.distribution}).",
+                f"({self.disable_env}={self.distribution}).",
             ) from exc
 
     @property
@@ -123,12 +126,23 @@ class Registry:
     namespaces: dict[str, NamespaceInfo] = field(default_factory=dict)
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     conflicts: list[tuple[Entry, Entry]] = field(default_factory=list)
-    #: Distributions skipped by COREHOST_PLUGINS / COREHOST_DISABLE_PLUGINS.
+    #: Distributions skipped by the host's allow and block lists (COREHOST_PLUGINS, ...).
     skipped: set[str] = field(default_factory=set)
     #: Whether this registry was frozen by a build (no entry-point scan).
     frozen: bool = False
     #: The build record, for a frozen registry.
     build: dict[str, Any] = field(default_factory=dict)
+    #: The host whose registry this is: its groups, hookspecs and variables.
+    spec: HostSpec = COREHOST
+
+    @classmethod
+    def for_host(cls, spec: HostSpec = COREHOST) -> Registry:
+        """An empty registry of ``spec``'s host holding only the namespaces the host declares itself."""
+        from corehost.interfaces import core_namespaces
+
+        registry = cls(spec=spec)
+        registry.extend(core_namespaces(spec))
+        return registry
 
     def add(self, entry: Entry) -> None:
         """Add ``entry``; a second entry with the same name is a conflict."""
@@ -164,6 +178,13 @@ class Registry:
         self.add(info)
         return info
 
+    def add_plugin(self, name: str, obj: object, distribution: str = "__main__", version: str = "0") -> PluginInfo:
+        """Register a hookimpl plugin object from code: a module, class or instance of ``@hookimpl`` functions."""
+        target = getattr(obj, "__name__", None) or f"{type(obj).__module__}:{type(obj).__qualname__}"
+        info = PluginInfo(name, str(target), distribution, version, obj)
+        self.add(info)
+        return info
+
     def get(self, module_id: str) -> ModuleInfo:
         """The module with this ID; the error suggests the nearest known ID."""
         info = self.modules.get(module_id)
@@ -191,7 +212,7 @@ class Registry:
         if info is None:
             raise UnknownNamespace(
                 f"namespace {name!r} is not declared{did_you_mean(name, self.namespaces)}; "
-                f"a plugin must declare it in the {NAMESPACES_GROUP!r} entry-point group."
+                f"a plugin must declare it in the {self.spec.namespaces_group!r} entry-point group."
             )
         return info
 
