@@ -5,10 +5,17 @@ a reader must never see half an environment. So everything is built in a
 staging folder next to the destination (same filesystem, so ``rename`` is
 atomic), and only a finished, checked environment replaces it: the old one
 is moved aside, the new one renamed in, the old one deleted.
+
+Two builds of one destination at once would each swap in their own result
+and could interleave the swaps, so a build holds an exclusive lock on a
+file beside the destination for its whole run; a second build fails at
+once, naming the first one's process, instead of waiting or mixing.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import shutil
 import tempfile
@@ -27,14 +34,61 @@ class Staging:
 
     def __init__(self, dest: Path, *, file: bool = False) -> None:
         self.dest = Path(os.path.abspath(dest))
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        self.flag = "--output" if file else "--venv"
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise unwritable(self.flag, self.dest, exc) from None
         if file and self.dest.is_dir():
             raise BuildError(f"--output {dest} is a folder; name the bundle file, e.g. {dest}/corehost.pyz.")
         if not file and self.dest.exists() and not self.dest.is_dir():
             raise BuildError(f"--venv {dest} exists and is not a folder; choose another destination or remove it.")
-        self.root = Path(tempfile.mkdtemp(prefix=f"{self.dest.name}.tmp-", dir=self.dest.parent))
+        self.lock_path = self.dest.parent / f".{self.dest.name}.corehost-build.lock"
+        self._lock_fd = self._acquire()
+        try:
+            self.root = Path(tempfile.mkdtemp(prefix=f"{self.dest.name}.tmp-", dir=self.dest.parent))
+        except OSError as exc:
+            self._release()
+            raise unwritable(self.flag, self.dest, exc) from None
         self.venv = self.root / "venv"
         self.committed = False
+
+    def _acquire(self) -> int:
+        """Hold the destination's lock file, or fail naming the build that holds it."""
+        while True:
+            try:
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise unwritable(self.flag, self.dest, exc) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise BuildError(
+                    f"another corehost-build (process {holder}) is writing {self.flag} {self.dest} right now, so "
+                    "this build stopped before touching it. Wait for that build to finish (or give this one another "
+                    "destination)."
+                ) from None
+            # The holder before us deletes the file as it finishes; a lock on
+            # that deleted file guards nothing, so take the current file instead.
+            try:
+                same = os.stat(self.lock_path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                os.ftruncate(fd, 0)
+                os.write(fd, str(os.getpid()).encode())
+                return fd
+            os.close(fd)
+
+    def _release(self) -> None:
+        if self._lock_fd < 0:
+            return
+        # Unlink while still holding the lock, so no one can lock the old file after we let go.
+        self.lock_path.unlink(missing_ok=True)
+        os.close(self._lock_fd)
+        self._lock_fd = -1
 
     def commit(self) -> None:
         """Put the staged venv at ``dest``; an existing ``dest`` is replaced only now."""
@@ -51,9 +105,26 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+        self._release()
 
     def __enter__(self) -> Staging:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.discard()
+
+
+def unwritable(flag: str, dest: Path, exc: OSError) -> BuildError:
+    """The error for a destination whose folder cannot be written (read-only, full, no permission)."""
+    why = {
+        errno.EROFS: "its folder is on a read-only filesystem",
+        errno.EACCES: "this user may not write to its folder",
+        errno.EPERM: "this user may not write to its folder",
+        errno.ENOSPC: "the disk it is on is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EFBIG: "a file grew beyond the size limit of this process (ulimit -f)",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return BuildError(
+        f"cannot build {flag} {dest}: {why} ({exc.strerror or exc}: {exc.filename or dest.parent}). Nothing was "
+        "changed there and an existing destination is intact; build somewhere writable, or free space and retry."
+    )

@@ -9,17 +9,18 @@ the destination is either the old environment or the new one, never a mix.
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from corehost_build import __version__
-from corehost_build.atomic import Staging
+from corehost_build.atomic import Staging, unwritable
 from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
 from corehost_build.guards import DEFAULT_TIMEOUT, inspect_target, require_clean, warnings_of
-from corehost_build.lock import LockedPackage, check_name, digest, export, portable, read_lock
+from corehost_build.lock import LockedPackage, check_name, check_python, digest, export, portable, read_lock
 from corehost_build.progress import Progress
 from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
@@ -119,9 +120,19 @@ def _check_request(request: BuildRequest) -> None:
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
     """Build ``request`` into ``request.venv``; raise a :class:`BuildError` and leave it untouched on failure."""
+    dest = request.output or request.venv
+    try:
+        return _build(request, progress or Progress(quiet=True))
+    except OSError as exc:
+        # Everything is written beside the destination, so a filesystem error
+        # here (full, read-only, over a limit) is about the destination's disk.
+        flag = "--output" if request.output is not None else "--venv"
+        raise unwritable(flag, Path(os.path.abspath(dest or ".")), exc) from None
+
+
+def _build(request: BuildRequest, progress: Progress) -> BuildResult:
     import sys
 
-    progress = progress or Progress(quiet=True)
     _check_request(request)
     python = request.python or sys.executable
     target = Target.of(request, python)
@@ -134,6 +145,8 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
             lock_file = request.from_lock.resolve()
             with progress.step("lock"):
                 packages = read_lock(lock_file)
+                # Refused here, before a venv exists: uv would only notice while installing.
+                check_python(lock_file, target.python_version or target.interpreter_version, "--from-lock")
                 progress.note(f"{len(packages)} packages from {request.from_lock}")
         else:
             with progress.step("wheels"):

@@ -117,6 +117,21 @@ def build_command(as_json: bool, **params: Any) -> None:
         )
 
 
+@cli.command("verify")
+@click.argument("bundle", metavar="BUNDLE")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
+def verify_command(bundle: str, as_json: bool) -> None:
+    """Re-check a built bundle (a --venv folder or a .pyz) against its build record; list every difference."""
+    from corehost_build.verify import verify
+
+    click.get_current_context().meta["corehost_build.json"] = as_json
+    done = verify(Path(bundle))
+    if as_json:
+        click.echo(json.dumps({"ok": True, "bundle": str(done.bundle), "kind": done.kind, "files": done.files}))
+    else:
+        click.echo(f"{done.bundle}: OK, {done.files} files of {done.packages} packages match the build record")
+
+
 def _dev_env(params: dict[str, Any]) -> Path:
     from corehost_build.devenv import dev_environment
 

@@ -6,6 +6,11 @@ does the guards and collects the registry data in one process; it runs
 isolated (``-I``: no current folder on ``sys.path``, no ``PYTHON*``
 variables) and under a timeout, so a plugin whose import hangs fails the
 build instead of hanging it.
+
+So that a timeout or a crash can name the plugin being imported, the guard
+run is started through a few lines (:data:`BOOTSTRAP`) that announce every
+entry point on stderr before it is imported; the last announcement before
+the run died is the culprit.
 """
 
 from __future__ import annotations
@@ -21,31 +26,81 @@ from corehost_build.tools import tool_env
 
 DEFAULT_TIMEOUT = 120.0
 
+#: Marks the guard run's progress lines on stderr (never shown to the user as such).
+PROGRESS = "corehost-build-guards: importing "
+
+#: Runs ``corehost.frozen`` as ``-m`` would, after making every entry-point
+#: import announce itself (kind, name, target, distribution) on stderr first.
+#: If the runtime's ``Entry.load`` ever moves, the guards still run, unnamed.
+BOOTSTRAP = f"""
+import runpy, sys
+try:
+    from corehost.registry import Entry
+    _load = Entry.load
+    def _announced(self):
+        if self.obj is None:
+            what = f"{{self.kind}} {{self.name!r}} ({{self.target}}) of distribution {{self.distribution}}"
+            print({PROGRESS!r} + what, file=sys.__stderr__, flush=True)
+        return _load(self)
+    Entry.load = _announced
+except Exception:
+    pass
+sys.argv[0] = "corehost.frozen"
+runpy.run_module("corehost.frozen", run_name="__main__", alter_sys=True)
+"""
+
+
+def _split(stderr: str) -> tuple[str, str]:
+    """The guard run's own stderr without the progress lines, and the last thing it began importing."""
+    last, kept = "", []
+    for line in stderr.splitlines():
+        if line.startswith(PROGRESS):
+            last = line.removeprefix(PROGRESS)
+        else:
+            kept.append(line)
+    return "\n".join(kept), last
+
 
 def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """Guard problems and registry data of the environment ``python`` belongs to."""
     with tempfile.TemporaryDirectory(prefix="corehost-build-guards-") as cwd:
-        try:
-            result = subprocess.run(
-                [str(python), "-I", "-m", "corehost.frozen"],
-                capture_output=True,
-                text=True,
-                env=tool_env(),
-                cwd=cwd,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise GuardRunError(
-                f"the interface guards did not finish within {timeout:g} s in the new environment: a plugin "
-                "probably blocks while being imported (a network call, a prompt, a loop at module level). Move "
-                "that work out of import time into the module's provision(), or leave the plugin out."
-            ) from None
+        # stderr goes to a file: what a killed run wrote so far is then still there to read.
+        err_path = Path(cwd) / "stderr"
+        with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
+            try:
+                result = subprocess.run(
+                    [str(python), "-I", "-c", BOOTSTRAP],
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                    env=tool_env(),
+                    cwd=cwd,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                err.seek(0)
+                _, last = _split(err.read())
+                culprit = (
+                    f"it was importing {last}, which blocks while being imported (a network call, a prompt, a loop "
+                    "at module level)"
+                    if last
+                    else "a plugin probably blocks while being imported (a network call, a prompt, a loop at module "
+                    "level)"
+                )
+                raise GuardRunError(
+                    f"the interface guards did not finish within {timeout:g} s in the new environment: {culprit}. "
+                    "Move that work out of import time into the module's provision(), or leave the plugin out; "
+                    "nothing was written to the destination."
+                ) from None
+            err.seek(0)
+            stderr, last = _split(err.read())
     if result.returncode != 0:
-        tail = "\n".join("  " + line for line in result.stderr.strip().splitlines()[-20:])
+        tail = "\n".join("  " + line for line in stderr.strip().splitlines()[-20:])
+        where = f"while importing {last}" if last else "before they could name a plugin"
         raise GuardRunError(
-            f"the interface guards crashed in the new environment (exit {result.returncode}) before they could "
-            f"name a plugin; the output below shows which import failed. Fix or leave out that plugin:\n{tail}"
+            f"the interface guards crashed in the new environment (exit {result.returncode}) {where}; the output "
+            f"below shows what failed. Fix or leave out that plugin; nothing was written to the destination:\n{tail}"
         )
     try:
         report: dict[str, Any] = json.loads(result.stdout)

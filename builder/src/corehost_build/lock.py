@@ -114,6 +114,30 @@ def read_lock(path: Path, flag: str = "--from-lock") -> list[LockedPackage]:
     return out
 
 
+def check_python(path: Path, version: str, flag: str = "--from-lock") -> None:
+    """Refuse a lock made for other Pythons (its ``requires-python``) before anything is installed."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        wanted = str(tomllib.loads(path.read_text(encoding="utf-8")).get("requires-python", ""))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # read_lock has already reported an unreadable lock
+    if not wanted or not version:
+        return
+    try:
+        admitted = SpecifierSet(wanted).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        raise LockError(
+            f"{flag} {path}: requires-python {wanted!r} is not a version specifier; regenerate the lock."
+        ) from None
+    if not admitted:
+        raise LockError(
+            f"{flag} {path} was locked for Python {wanted}, but this build's interpreter is Python {version}, so "
+            "nothing was installed. Build with a matching interpreter (--python PATH), or make a new lock with this "
+            "one (corehost-build build --with ... --lock pylock.toml)."
+        )
+
+
 def digest(text: str) -> str:
     """sha256 of a lock's text, recorded so a bundle names the exact lock it came from."""
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()

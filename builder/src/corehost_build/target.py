@@ -56,6 +56,16 @@ def _interpreter_version(python: str) -> str:
     return result.stdout.strip()
 
 
+def _full_version(python: str) -> str:
+    if os.path.realpath(python) == os.path.realpath(sys.executable):
+        return ".".join(map(str, sys.version_info[:3]))
+    result = subprocess.run(
+        [python, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
 @dataclass(frozen=True)
 class Target:
     python_version: str | None
@@ -64,6 +74,8 @@ class Target:
     platform_tag: str
     #: The bundle's files come from an install for another platform.
     cross: bool
+    #: The build interpreter's full version (``3.11.7``), which a lock's requires-python must admit.
+    interpreter_version: str = ""
 
     @classmethod
     def of(cls, request: BuildRequest, python: str) -> Target:
@@ -81,6 +93,7 @@ class Target:
             python_tag=f"{sys.implementation.name}-{have}",
             platform_tag=tag,
             cross=request.platform is not None and tag != platform_tag(None),
+            interpreter_version=_full_version(python),
         )
 
 

@@ -42,7 +42,15 @@ def install_lock(lock: Path, venv: Path, *, offline: bool = False, compile_bytec
     result = run_uv([*args, str(lock)])
     if result.returncode != 0:
         text = result.stderr.strip()
-        if "Hash mismatch" in text:
+        if "No space left on device" in text or "Disk quota exceeded" in text or "File too large" in text:
+            why = (
+                "the disk the destination is on ran out of space while installing into the staging folder beside "
+                "it; the staging folder was removed and an existing destination is intact. Free space there (or "
+                "build somewhere else) and retry."
+            )
+        elif "Read-only file system" in text:
+            why = "the destination's folder is read-only; nothing was changed there. Build somewhere writable."
+        elif "Hash mismatch" in text:
             why = (
                 "a file does not match the hash recorded in the lock, so the install was refused: the lock or "
                 "the file was changed after locking. Rebuild the lock from the plugins, or restore the original file."

@@ -37,6 +37,7 @@ from typing import Any
 from corehost.bundle import render_main
 from corehost.frozen import FROZEN_MODULE, render
 from corehost_build.errors import BuildError
+from corehost_build.verify import MANIFEST, manifest_of
 
 SITE = "site"
 #: Distributions that only install things: never needed to run.
@@ -194,6 +195,8 @@ def write_zipapp(
     entries.append(("__main__.py", main_source))
     if compile_code:
         entries.append(("__main__.pyc", _pyc(main_source, "__main__.py")))
+    # Last, over every other entry: what `corehost-build verify` re-checks (deterministic, so reproducible).
+    entries.append((MANIFEST, manifest_of(entries)))
     when = date_time()
     dest = Path(os.path.abspath(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
