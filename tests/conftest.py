@@ -74,6 +74,17 @@ class Wheelhouse:
         return wheel
 
 
+def copy_checkout(dest: Path) -> Path:
+    """The files a fresh clone would have (tracked, plus new files not ignored)."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()  # fmt: skip
+    for name in listed:
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
 def build_wheel(project: Path, out: Path) -> Path:
     """Build ``project`` into a wheel in ``out`` and return the wheel's path."""
     dest = out / f".build-{project.name}-{os.getpid()}-{id(project)}"

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, clean_env, copy_checkout
 
 
 def setup_commands() -> list[str]:
@@ -29,13 +28,7 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_main_job_command_works_in_a_clean_copy(tmp_path: Path) -> None:
     """The first set-up command, run verbatim in a copy of the tracked files (as a fresh clone)."""
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()  # fmt: skip
-    clone = tmp_path / "clone"
-    for name in files:
-        if (ROOT / name).is_file():
-            (clone / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, clone / name)
+    clone = copy_checkout(tmp_path / "clone")
     result = subprocess.run(["bash", "-c", setup_commands()[0]], cwd=clone, capture_output=True, text=True,
                             env=clean_env(), timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr

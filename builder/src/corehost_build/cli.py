@@ -161,6 +161,27 @@ def run_command(corehost_args: tuple[str, ...], **params: Any) -> None:
     sys.exit(result.returncode)
 
 
+@cli.command("new-plugin")
+@click.argument("name")
+@click.option("--namespace", required=True, metavar="NS", help="The namespace the module implements, e.g. greeters.")
+@click.option("--module", "module_name", metavar="NAME", help="The module's name in NS (default: NAME's last part).")
+@click.option("--dir", "directory", default=".", show_default=True, help="Where the project folder goes.")
+@input_options
+def new_plugin_command(name: str, namespace: str, module_name: str | None, directory: str, **params: Any) -> None:
+    """Write a complete plugin project whose module already satisfies NS's interface.
+
+    The interface is read where its owner is installed: pass the owner with --with
+    (e.g. --with ./plugins/greet) unless it is installed beside corehost-build.
+    """
+    from corehost_build.scaffold import describe, new_plugin
+
+    has_inputs = params["with_"] or params["plugins_dir"] or params["buildfile"]
+    python = _dev_env(params) / "bin" / "python" if has_inputs else Path(sys.executable)
+    info = describe(python, namespace)
+    dest = new_plugin(name, namespace, module_name, Path(directory) / name, info)
+    click.echo(f"wrote {dest}")
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Run the CLI; every builder error becomes one paragraph and an exit code."""
     argv = list(sys.argv[1:] if args is None else args)

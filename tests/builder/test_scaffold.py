@@ -1,0 +1,52 @@
+"""``corehost-build new-plugin``: a project that passes the guards before its author writes a line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.builder.conftest import Builder
+from tests.conftest import Venv
+
+
+def test_generated_greeter_builds_and_passes_the_guards(builder: Builder, tmp_path: Path) -> None:
+    made = builder.run("new-plugin", "greeter-pirate", "--namespace", "greeters", "--with", "./plugins/greet",
+                       "--dir", tmp_path, "-q")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    project = tmp_path / "greeter-pirate"
+    code = (project / "src" / "greeter_pirate" / "__init__.py").read_text()
+    assert "class Pirate:" in code and "def greet(self, name: str) -> str:" in code
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"greeters.pirate" = "greeter_pirate:Pirate"' in pyproject
+    assert '"corehost>=0.1,<0.2", "corehost-greet>=0.1,<0.2"' in pyproject
+    assert (project / "tests" / "test_greeter_pirate.py").exists() and (project / "README.md").exists()
+    venv = tmp_path / "venv"
+    built = builder.build("--with", "./plugins/greet", "--with", project, "--venv", venv, "-q")
+    assert built.returncode == 0, built.stderr
+    check = Venv(venv).corehost("check")
+    assert check.returncode == 0 and "0 error(s), 0 warning(s)" in check.stdout, check.stdout + check.stderr
+    assert "greeters.pirate" in Venv(venv).corehost("list-modules").stdout
+
+
+def test_an_app_scaffold_has_start_and_stop(builder: Builder, tmp_path: Path) -> None:
+    made = builder.run("new-plugin", "hello-app", "--namespace", "", "--module", "hello", "--dir", tmp_path)
+    assert made.returncode == 0, made.stderr
+    code = (tmp_path / "hello-app" / "src" / "hello_app" / "__init__.py").read_text()
+    assert "def start(self) -> None:" in code and "def stop(self) -> None:" in code
+    assert '"hello" = "hello_app:Hello"' in (tmp_path / "hello-app" / "pyproject.toml").read_text()
+
+
+def test_unknown_namespace_is_named_with_a_suggestion(builder: Builder, tmp_path: Path) -> None:
+    result = builder.run("new-plugin", "x-y", "--namespace", "greeterz", "--with", "./plugins/greet",
+                         "--dir", tmp_path, "-q")  # fmt: skip
+    assert result.returncode == 2
+    assert "namespace 'greeterz' is not declared (did you mean 'greeters'?)" in result.stderr
+    assert not (tmp_path / "x-y").exists()
+
+
+def test_existing_folder_and_bad_names_are_refused(builder: Builder, tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    taken = builder.run("new-plugin", "taken", "--namespace", "", "--dir", tmp_path)
+    assert taken.returncode == 1 and "already exists" in taken.stderr
+    bad = builder.run("new-plugin", "Bad Name", "--namespace", "", "--dir", tmp_path)
+    assert bad.returncode == 2 and "'Bad Name' is not a distribution name" in bad.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
