@@ -7,6 +7,7 @@ the public API, as a plugin author's or host author's CI would.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -127,3 +128,18 @@ def test_implements_registers_the_impl_under_the_specs_name() -> None:
     host.hooks.corehost_stopping(reason="typed")
     host.hooks.call(hookspecs.corehost_stopping, "positional")
     assert seen == ["typed", "positional"]
+
+
+def test_the_example_host_and_its_plugin_pass_mypy_strict(tmp_path: Path) -> None:
+    # The host calls its own hook through host.hooks.call and the plugin implements it with
+    # @implements: both are checked against example_hostapp.hookspecs.
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    packages = ["-p", "example_hostapp", "-p", "example_hostapp_plugin"]
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / ".mypy_cache"), *packages],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MYPYPATH": f"{examples / 'hostapp' / 'src'}:{examples / 'hostapp-plugin' / 'src'}"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Success: no issues found in 10 source files" in result.stdout
