@@ -21,7 +21,7 @@ import os
 import sys
 from typing import Any
 
-#: Filled in by the builder: id, python, platform, extract, site.
+#: Filled in by the builder: id, python, platform, extract, site, and host (a HostSpec's target) for host apps.
 BUNDLE: dict[str, Any] = {}
 
 CACHE_ENV = "COREHOST_CACHE_DIR"
@@ -210,7 +210,12 @@ def main() -> None:
     sys.path.insert(0, site)
     from corehost.cli import entry
 
-    entry()
+    if BUNDLE.get("host"):
+        from corehost.registry import import_target
+
+        entry(import_target(BUNDLE["host"]))
+    else:
+        entry()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from corehost_build.atomic import Staging, unwritable
 from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
 from corehost_build.guards import DEFAULT_TIMEOUT, inspect_target, require_clean, warnings_of
+from corehost_build.hosts import host_of
 from corehost_build.lock import LockedPackage, check_name, check_python, digest, export, portable, read_lock
 from corehost_build.progress import Progress
 from corehost_build.resolve import Pinned, compile_lock, pin
@@ -154,6 +155,9 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                 pinned.append(pin(host, "host", offline=request.offline))
                 pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
                 pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
+                if not any(p.name == "corehost" for p in pinned):
+                    # A host application builds on a corehost too: the one the builder came with.
+                    pinned.append(pin(default_host(), "runtime", offline=request.offline))
                 local = [p for p in pinned if p.wheel is not None]
                 progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
             with progress.step("resolve"):
@@ -179,7 +183,9 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
             if target.cross:
                 install_target(lock_file, staging.root / "site", target, offline=request.offline)
         with progress.step("guards"):
-            report = inspect_target(venv_python(staging.venv), request.guard_timeout)
+            host_pin = next((p for p in pinned if p.role == "host"), None)
+            host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)
+            report = inspect_target(venv_python(staging.venv), request.guard_timeout, host_app.name)
             require_clean(report)
             warnings = warnings_of(report)
             for w in warnings:
@@ -200,6 +206,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                     registry_data=report["registry"],
                     record=record,
                     python_tag=target.python_tag,
+                    host=None if host_app.is_corehost else host_app.target,
                     platform_tag=target.platform_tag,
                     keep_tests=frozenset(p.name for p in pinned),
                 )

@@ -61,15 +61,15 @@ def _split(stderr: str) -> tuple[str, str]:
     return "\n".join(kept), last
 
 
-def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-    """Guard problems and registry data of the environment ``python`` belongs to."""
+def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "corehost") -> dict[str, Any]:
+    """Guard problems and registry data of ``host`` in the environment ``python`` belongs to."""
     with tempfile.TemporaryDirectory(prefix="corehost-build-guards-") as cwd:
         # stderr goes to a file: what a killed run wrote so far is then still there to read.
         err_path = Path(cwd) / "stderr"
         with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
             try:
                 result = subprocess.run(
-                    [str(python), "-I", "-c", BOOTSTRAP],
+                    [str(python), "-I", "-c", BOOTSTRAP, "--host", host],
                     stdout=subprocess.PIPE,
                     stderr=err,
                     text=True,

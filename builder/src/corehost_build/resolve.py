@@ -28,7 +28,7 @@ class Pinned:
     """An input made ready for the resolver."""
 
     spec: Spec
-    role: str  # "host", "plugin" or "replacement"
+    role: str  # "host", "plugin", "replacement", or "runtime" (the corehost under a host application)
     name: str
     version: str  # known for wheels and projects, "" for requirements
     line: str
@@ -36,13 +36,8 @@ class Pinned:
     cached: bool = False
 
     def party(self) -> Party:
-        flag = {"host": "--host", "plugin": "--with", "replacement": "--replace"}[self.role]
-        return Party(
-            self.role if self.role != "replacement" else "replacement",
-            self.name,
-            self.version,
-            f"{flag} {self.spec.text}",
-        )
+        words = {"host": "--host", "plugin": "--with", "replacement": "--replace", "runtime": "the builder's corehost"}
+        return Party(self.role, self.name, self.version, f"{words[self.role]} {self.spec.text}")
 
 
 def pin(spec: Spec, role: str, *, offline: bool = False, name: str | None = None) -> Pinned:

@@ -174,6 +174,7 @@ def write_zipapp(
     keep_tests: frozenset[str] = frozenset(),
     shebang: str = "/usr/bin/env python3",
     compile_code: bool = True,
+    host: str | None = None,
 ) -> Zipapp:
     """Write the bundle for ``site_packages`` to ``dest`` atomically (temp file beside it, then rename)."""
     files, left_out = collect(site_packages, keep_tests)
@@ -191,6 +192,9 @@ def write_zipapp(
         "extract": extract,
         "site": SITE,
     }
+    if host is not None:
+        # A host application's bundle starts that host's CLI (its HostSpec, imported directly).
+        manifest["host"] = host
     main_source = render_main(manifest).encode("utf-8")
     entries.append(("__main__.py", main_source))
     if compile_code:

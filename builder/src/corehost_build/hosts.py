@@ -1,0 +1,66 @@
+"""Which host a build is for: corehost, or an application that is a host of its own.
+
+``--host SPEC`` names the host's distribution (corehost by default). An
+application that is a corehost-based host declares itself in the
+``corehost.hosts`` entry-point group; after the install, the builder asks
+the target environment which host that distribution declares, so the guards
+read that host's entry-point groups and a bundle starts that host's CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from corehost_build.errors import SpecError
+from corehost_build.tools import tool_env
+
+COREHOST = "corehost"
+
+_QUERY = """
+import json
+from importlib.metadata import entry_points
+print(json.dumps([[e.name, e.value, e.dist.name if e.dist else ""] for e in entry_points(group="corehost.hosts")]))
+"""
+
+
+@dataclass(frozen=True)
+class HostApp:
+    """A host by name, and where its :class:`~corehost.hostspec.HostSpec` lives."""
+
+    name: str
+    target: str
+
+    @property
+    def is_corehost(self) -> bool:
+        return self.name == COREHOST
+
+
+def host_of(python: Path, distribution: str | None) -> HostApp:
+    """The host that ``distribution`` declares in the environment of ``python``.
+
+    ``None`` (a build from a lock) means: the one host other than corehost
+    if exactly one is installed, else corehost.
+    """
+    result = subprocess.run(
+        [str(python), "-I", "-c", _QUERY], capture_output=True, text=True, env=tool_env(), timeout=60, check=False
+    )
+    declared = json.loads(result.stdout) if result.returncode == 0 else []
+    others = [HostApp(name, value) for name, value, dist in declared if name != COREHOST]
+    if distribution is None:
+        return others[0] if len(others) == 1 else HostApp(COREHOST, "corehost.hostspec:COREHOST")
+    wanted = canonicalize_name(distribution)
+    if wanted == COREHOST:
+        return HostApp(COREHOST, "corehost.hostspec:COREHOST")
+    mine = [HostApp(name, value) for name, value, dist in declared if canonicalize_name(dist) == wanted]
+    if len(mine) != 1:
+        what = "declares no host" if not mine else f"declares {len(mine)} hosts"
+        raise SpecError(
+            f"--host {distribution}: that distribution {what} in the 'corehost.hosts' entry-point group. A host "
+            "application declares exactly one (name = 'package.module:SPEC', a corehost.HostSpec); see docs/hosts.md."
+        )
+    return mine[0]
