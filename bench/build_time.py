@@ -55,7 +55,7 @@ def _pip_env(cache: Path) -> dict[str, str]:
 
 def _pins(lock: Path) -> list[str]:
     """``name==version`` of every third-party package in the lock."""
-    local = {"corehost", *(p.name for p in PLUGINS_DIR.iterdir())}
+    local = {tomllib.loads((p / "pyproject.toml").read_text())["project"]["name"] for p in repo_projects()}
     packages = tomllib.loads(lock.read_text(encoding="utf-8"))["packages"]
     return [f"{p['name']}=={p['version']}" for p in packages if p["name"] not in local and p["name"] != "pip"]
 
