@@ -28,11 +28,12 @@ class Plan:
     """How many samples and which sizes each benchmark takes."""
 
     startup_extras: tuple[int, ...] = (0, 100, 500)
-    startup_runs: int = 15
+    startup_runs: int = 11
     loader_extras: tuple[int, ...] = (0, 500)
-    loader_runs: int = 15
-    warm_builds: int = 7
-    cold_builds: int = 3
+    loader_runs: int = 11
+    #: shiv and pex take 15-40 s a build on a loaded 2-core machine: these counts keep bench/run under 15 min.
+    warm_builds: int = 5
+    cold_builds: int = 2
     scale_sizes: tuple[int, ...] = (1, 10, 100, 1000)
     scale_builds: int = 2
     scale_runs: int = 10
