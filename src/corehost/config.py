@@ -42,8 +42,11 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
         # document with a wrong shape must report that, not a TOML syntax error.
         try:
             json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
+        except json.JSONDecodeError:
             return parse_config(text, "toml", source)
+        except RecursionError:
+            # JSON nested past the parser's limit: say so, rather than blame its TOML syntax.
+            pass
         return parse_config(text, "json", source)
     try:
         if fmt == "json":
@@ -69,8 +72,10 @@ def check_shape(doc: Any, source: str = "<config>") -> dict[str, Any]:
         raise ConfigError(source, f"the config must be an object with an 'apps' key, not {type(doc).__name__}")
     for key in doc:
         if key not in TOP_LEVEL:
+            # An empty key still needs a visible place in the message, so it is shown quoted.
             raise ConfigError(
-                str(key), f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'"
+                str(key) or repr(key),
+                f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'",
             )
     apps = doc.get("apps", {})
     if not isinstance(apps, Mapping):
