@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -107,8 +108,13 @@ def test_pure_python_bundle_runs_from_the_zip_with_build_time_bytecode(pure_pyz:
 
 
 def test_double_build_is_byte_identical(builder: Builder, tmp_path: Path, pure_pyz: Path) -> None:
+    """Another folder AND an empty builder cache: nothing of either may reach the bytes."""
     again = tmp_path / "elsewhere" / "corehost.pyz"
-    builder.ok("build", *PLUGINS, "--output", again)
+    result = builder.venv.run(
+        "corehost-build", "build", *PLUGINS, "--output", str(again),
+        env={"COREHOST_BUILD_CACHE": str(tmp_path / "fresh-cache")}, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     assert sha256(again) == sha256(pure_pyz)
 
 
@@ -254,6 +260,40 @@ def test_dependency_tests_are_left_out_but_plugin_tests_stay(
     assert "site/fx_uses_dep/tests/test_it.py" in names
     assert "site/fx_dep_tested/__init__.py" in names
     assert not any(n.startswith("site/fx_dep_tested/tests/") for n in names)
-    import json
 
     assert "fx_dep_tested/tests/" in json.loads(result.stdout)["bundle"]["left_out"]
+
+
+#: Runs a bundle as ``python BUNDLE ARGS`` would, then writes the names in ``sys.modules`` to a file.
+#: (``-X importtime`` cannot tell: it does not report modules imported with importlib.import_module.)
+RUN_AND_LIST_MODULES = """
+import json, runpy, sys
+out = sys.argv.pop(2)
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open(out, "w") as f:
+        json.dump(sorted(sys.modules), f)
+"""
+
+
+def imported(pyz: Path, tmp_path: Path, *args: str) -> tuple[str, set[str]]:
+    """stdout, and every module in ``sys.modules`` after running ``pyz ARGS``."""
+    listing = tmp_path / "modules.json"
+    result = subprocess.run(
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, str(pyz), str(listing), *args], capture_output=True, text=True,
+        env=clean_env(), cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout, set(json.loads(listing.read_text()))
+
+
+def test_generated_modules_are_listed_without_running_their_hook(pure_pyz: Path, tmp_path: Path) -> None:
+    listing, names = imported(pure_pyz, tmp_path, "list-modules")
+    assert "greeters.es" in listing.split()
+    assert "pluggy" not in names and "corehost_polyglot.hooks" not in names
+    _, names = imported(pure_pyz, tmp_path, "run", "--config", "examples/greet.json")
+    assert "corehost_polyglot.hooks" not in names, "a config that uses no generated module must not run the hook"
+    greeting, names = imported(pure_pyz, tmp_path, "greet", "Bob", "--lang", "es")
+    assert greeting == "Hola, Bob!\n" and "corehost_polyglot.hooks" in names

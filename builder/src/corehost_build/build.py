@@ -12,14 +12,17 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from corehost_build import __version__
 from corehost_build.atomic import Staging, unwritable
+from corehost_build.bytecode import compile_all
+from corehost_build.cache import cache_dir
 from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
-from corehost_build.guards import DEFAULT_TIMEOUT, inspect_target, require_clean, warnings_of
+from corehost_build.guards import DEFAULT_TIMEOUT, cached_inspect, require_clean, warnings_of
 from corehost_build.hosts import host_of
 from corehost_build.lock import LockedPackage, check_name, check_python, digest, export, portable, read_lock
 from corehost_build.progress import Progress
@@ -174,9 +177,9 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                 packages = read_lock(lock_file, "the new lock")
                 progress.note(f"{len(packages)} packages locked")
         local_wheels = [p.wheel for p in pinned if p.wheel is not None]
-        lock_text = (
-            portable(lock_file, local_wheels) if request.lock is not None else lock_file.read_text(encoding="utf-8")
-        )
+        # The lock as it would be exported: local wheels by name, not by this machine's cache path,
+        # so the build record (and a bundle's bytes) do not depend on where the cache is.
+        lock_text = portable(lock_file, local_wheels)
         with progress.step("install"):
             create_venv(staging.venv, python)
             install_lock(lock_file, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
@@ -185,13 +188,22 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
         with progress.step("guards"):
             host_pin = next((p for p in pinned if p.role == "host"), None)
             host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)
-            report = inspect_target(venv_python(staging.venv), request.guard_timeout, host_app.name)
+            report, reused = cached_inspect(
+                venv_python(staging.venv),
+                request.guard_timeout,
+                host_app.name,
+                lock_text=lock_file.read_text(encoding="utf-8"),
+                python_version=python_version(staging.venv),
+            )
             require_clean(report)
             warnings = warnings_of(report)
             for w in warnings:
                 progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
             modules = [row[0] for row in report["registry"]["modules"]]
-            progress.note(f"{len(modules)} modules, {len(warnings)} warning(s)")
+            progress.note(
+                f"{len(modules)} modules, {len(warnings)} warning(s)"
+                + (" (same set as a checked build)" if reused else "")
+            )
         with progress.step("freeze"):
             plugin_names = [p.name for p in pinned if p.role == "plugin"]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
@@ -207,6 +219,9 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                     record=record,
                     python_tag=target.python_tag,
                     host=None if host_app.is_corehost else host_app.target,
+                    compiler=partial(
+                        compile_all, venv_python(staging.venv), python_version(staging.venv), cache=cache_dir() / "pyc"
+                    ),
                     platform_tag=target.platform_tag,
                     keep_tests=frozenset(p.name for p in pinned),
                 )

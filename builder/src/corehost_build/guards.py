@@ -16,6 +16,7 @@ the run died is the culprit.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -125,3 +126,33 @@ def require_clean(report: dict[str, Any]) -> None:
     problems = errors_of(report)
     if problems:
         raise GuardFailure(problems)
+
+
+def cached_inspect(
+    python: Path, timeout: float, host: str, *, lock_text: str, python_version: str
+) -> tuple[dict[str, Any], bool]:
+    """:func:`inspect_target`, reusing the report of an identical installed set; says whether it was reused.
+
+    The report is a function of the files installed (the lock pins every
+    one by hash, the runtime included), the interpreter and the host, so a
+    report for the same three is the same report. Only clean reports are
+    kept: a set with problems is checked again every time.
+    """
+    import hashlib
+
+    from corehost_build import __version__
+    from corehost_build.cache import cache_dir
+
+    key = hashlib.sha256("\0".join([__version__, host, python_version, lock_text]).encode()).hexdigest()
+    path = cache_dir() / "guards" / f"{key}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), True
+    except (OSError, ValueError):
+        pass
+    report = inspect_target(python, timeout, host)
+    if not errors_of(report):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(report), encoding="utf-8")
+        os.replace(tmp, path)
+    return report, False

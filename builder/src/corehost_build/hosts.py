@@ -46,6 +46,8 @@ def host_of(python: Path, distribution: str | None) -> HostApp:
     ``None`` (a build from a lock) means: the one host other than corehost
     if exactly one is installed, else corehost.
     """
+    if distribution is not None and canonicalize_name(distribution) == COREHOST:
+        return HostApp(COREHOST, "corehost.hostspec:COREHOST")
     result = subprocess.run(
         [str(python), "-I", "-c", _QUERY], capture_output=True, text=True, env=tool_env(), timeout=60, check=False
     )
@@ -54,8 +56,6 @@ def host_of(python: Path, distribution: str | None) -> HostApp:
     if distribution is None:
         return others[0] if len(others) == 1 else HostApp(COREHOST, "corehost.hostspec:COREHOST")
     wanted = canonicalize_name(distribution)
-    if wanted == COREHOST:
-        return HostApp(COREHOST, "corehost.hostspec:COREHOST")
     mine = [HostApp(name, value) for name, value, dist in declared if canonicalize_name(dist) == wanted]
     if len(mine) != 1:
         what = "declares no host" if not mine else f"declares {len(mine)} hosts"

@@ -22,14 +22,12 @@ that records the build path, the clock or the installer (``RECORD``,
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import marshal
 import os
 import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,7 @@ SITE = "site"
 #: Distributions that only install things: never needed to run.
 INSTALL_ONLY = frozenset({"pip", "setuptools", "wheel", "uv", "corehost-build", "corehost_build"})
 #: Files in a .dist-info that record the install, not the package.
-_INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+_INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "uv_cache.json", "WHEEL"})
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
 _TEST_DIRS = frozenset({"tests", "test", "testing"})
 
@@ -133,34 +131,31 @@ def collect(site_packages: Path, keep_tests: frozenset[str]) -> tuple[dict[str, 
     return files, sorted(set(left_out))
 
 
-def _pyc(source: bytes, name: str) -> bytes:
-    """Unchecked hash-based bytecode (PEP 552): loaded as is, nothing compared at run time."""
-    code = compile(source, name, "exec", dont_inherit=True)
-    flags = (0b01).to_bytes(4, "little")
-    return importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
+#: Sources by name in, bytecode by name out (see :func:`corehost_build.bytecode.compile_all`).
+Compiler = Callable[[dict[str, bytes]], dict[str, bytes]]
 
 
 def _entries(
-    files: dict[str, Path], frozen_source: bytes, extract: bool, compile_code: bool
+    files: dict[str, Path],
+    frozen_source: bytes,
+    extract: bool,
+    compiled: Compiler,
 ) -> Iterator[tuple[str, bytes]]:
     sources = {name: path.read_bytes() for name, path in files.items()}
     sources[f"{FROZEN_MODULE}.py"] = frozen_source
+    pycs = compiled({n: data for n, data in sources.items() if n.endswith(".py")})
     tag = sys.implementation.cache_tag
     for name in sorted(sources):
-        data = sources[name]
-        yield f"{SITE}/{name}", data
-        if compile_code and name.endswith(".py"):
-            try:
-                pyc = _pyc(data, name)
-            except SyntaxError:
-                # A file the target never imports (e.g. a template): ship its source only.
-                continue
-            if extract:
-                folder, _, base = name.rpartition("/")
-                pyc_name = f"{folder + '/' if folder else ''}__pycache__/{base[:-3]}.{tag}.pyc"
-            else:
-                pyc_name = name[:-3] + ".pyc"
-            yield f"{SITE}/{pyc_name}", pyc
+        yield f"{SITE}/{name}", sources[name]
+        pyc = pycs.get(name)
+        if pyc is None:
+            continue
+        if extract:
+            folder, _, base = name.rpartition("/")
+            pyc_name = f"{folder + '/' if folder else ''}__pycache__/{base[:-3]}.{tag}.pyc"
+        else:
+            pyc_name = name[:-3] + ".pyc"
+        yield f"{SITE}/{pyc_name}", pyc
 
 
 def write_zipapp(
@@ -175,12 +170,14 @@ def write_zipapp(
     shebang: str = "/usr/bin/env python3",
     compile_code: bool = True,
     host: str | None = None,
+    compiler: Compiler | None = None,
 ) -> Zipapp:
     """Write the bundle for ``site_packages`` to ``dest`` atomically (temp file beside it, then rename)."""
     files, left_out = collect(site_packages, keep_tests)
     extract = any(name.endswith(_COMPILED_SUFFIXES) or ".so." in name for name in files)
     frozen_source = render(registry_data, record).encode("utf-8")
-    entries = list(_entries(files, frozen_source, extract, compile_code))
+    compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
+    entries = list(_entries(files, frozen_source, extract, compiled))
     digest = hashlib.sha256()
     for name, data in entries:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
@@ -198,7 +195,7 @@ def write_zipapp(
     main_source = render_main(manifest).encode("utf-8")
     entries.append(("__main__.py", main_source))
     if compile_code:
-        entries.append(("__main__.pyc", _pyc(main_source, "__main__.py")))
+        entries += [("__main__.pyc", pyc) for pyc in compiled({"__main__.py": main_source}).values()]
     # Last, over every other entry: what `corehost-build verify` re-checks (deterministic, so reproducible).
     entries.append((MANIFEST, manifest_of(entries)))
     when = date_time()
