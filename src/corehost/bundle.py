@@ -200,7 +200,9 @@ def render_main(bundle: dict[str, Any]) -> str:
 
 def main() -> None:
     """Run corehost from the archive this file is the ``__main__`` of."""
-    archive = os.path.dirname(os.path.abspath(__file__))
+    # The archive path exactly as the interpreter put it on sys.path: zipimport caches an archive's
+    # directory by that string, and an absolute spelling would make it read the directory again.
+    archive = os.path.dirname(__file__)
     try:
         check_interpreter(BUNDLE)
         site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])

@@ -173,7 +173,7 @@ def validate(config_path: str) -> None:
 def list_modules(versions: bool, packages: bool, namespace: str | None, as_json: bool) -> None:
     """List the modules this host has, without importing them."""
     host = get_host()
-    host.add_generated_modules()
+    host.list_modules()
     registry = host.registry
     modules = (
         registry.in_namespace(namespace)
@@ -212,7 +212,7 @@ def build_info(as_json: bool) -> None:
     from corehost.buildinfo import render_text
 
     host = get_host()
-    host.add_generated_modules()
+    host.list_modules()
     info = collect(host.registry)
     if as_json:
         _echo_json(info)

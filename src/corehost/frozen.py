@@ -40,6 +40,8 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
         "format": FORMAT,
         "namespaces": [row(e) for _, e in sorted(registry.namespaces.items()) if e.name not in core],
         "modules": [row(e) for _, e in sorted(registry.modules.items()) if e.obj is None],
+        # Made by plugins' corehost_register_modules: listed without the hook, made by it on first use.
+        "generated": [row(e) for _, e in sorted(registry.modules.items()) if e.obj is not None],
         "plugins": [[*row(e), sorted(hooks.get(e.name, []))] for _, e in sorted(registry.plugins.items())],
     }
     if not spec.is_default:
@@ -63,6 +65,9 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: H
     env = spec.block_env
     registry.extend(NamespaceInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["namespaces"])
     registry.extend(ModuleInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["modules"])
+    registry.extend(
+        ModuleInfo(r[0], r[1], r[2], r[3], disable_env=env, generated=True) for r in data.get("generated", [])
+    )
     registry.extend(PluginInfo(r[0], r[1], r[2], r[3], disable_env=env, hooks=tuple(r[4])) for r in data["plugins"])
     return registry
 

@@ -68,9 +68,37 @@ def check_all(registry: Registry, *, versions: bool = True) -> tuple[list[Proble
         problems += check_modules(registry)
         hooks, hook_problems = check_plugins(registry)
         problems += hook_problems
+        if not errors(hook_problems):
+            problems += check_generated(registry, hooks)
         if versions:
             problems += check_versions(registry)
     return problems, hooks
+
+
+def check_generated(registry: Registry, hooks: dict[str, list[str]]) -> list[Problem]:
+    """Run ``corehost_register_modules`` and check what it adds like any other module.
+
+    The modules stay in ``registry`` (with their objects), so a build can
+    record them and list them later without running the hook.
+    """
+    from corehost.host import Host
+
+    makers = [registry.plugins[name] for name, implemented in sorted(hooks.items())
+              if "corehost_register_modules" in implemented and name in registry.plugins]  # fmt: skip
+    if not makers:
+        return []
+    before = set(registry.modules)
+    try:
+        Host(registry, strict=True).add_generated_modules()
+    except Exception as exc:
+        names = ", ".join(f"{p.name!r} (distribution {p.distribution})" for p in makers)
+        return [Problem(makers[0].distribution, "hook 'corehost_register_modules'",
+                        f"raised {type(exc).__name__}: {exc} in one of the plugins that implement it: {names}. "
+                        "Fix the hookimpl; a generated module must be registered without errors.")]  # fmt: skip
+    made = Registry(namespaces=registry.namespaces, spec=registry.spec)
+    made.extend(registry.modules[m] for m in sorted(set(registry.modules) - before))
+    undeclared = [p for p in check_namespaces(made) if p.subject.startswith("module ")]
+    return check_ids(made) + undeclared + check_modules(made)
 
 
 # -- IDs, duplicates, namespaces ------------------------------------------------------

@@ -16,15 +16,18 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corehost.context import Context, Loaded
 from corehost.discovery import environment_registry
 from corehost.errors import CleanupErrors, CorehostError, GuardError, LifecycleError
 from corehost.hooks import HostHooks
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.plugins import Plugins
 from corehost.registry import Registry
+
+if TYPE_CHECKING:
+    # Imported where a config is run: listing modules or printing build-info never needs it.
+    from corehost.context import Context
 
 
 class Stopped(BaseException):
@@ -62,6 +65,9 @@ class Host:
         #: Typed hook calls: ``host.hooks.corehost_stopping(reason=...)``, ``host.hooks.call(spec, ...)``.
         self.hooks = HostHooks(self.plugins)
         self._hook_modules_added = False
+        # Generated modules are made on the first lookup that needs them, not at start-up:
+        # most runs never touch them, and the hook imports the plugins that make them.
+        self.registry.generate = self.add_generated_modules
 
     @classmethod
     def from_objects(
@@ -99,10 +105,20 @@ class Host:
         return cls(registry, strict=strict)
 
     def add_generated_modules(self) -> None:
-        """Let plugins register modules they generate (once per host)."""
+        """Let plugins register modules they generate (once per host).
+
+        A frozen registry already lists them (the build recorded them), so
+        listing needs no hook; a lookup of one runs it through the registry.
+        """
         if not self._hook_modules_added:
             self._hook_modules_added = True
+            self.registry.generate = None
             self.hooks.corehost_register_modules(registry=self.registry)
+
+    def list_modules(self) -> None:
+        """Make the registry complete for listing: generated modules included."""
+        if not self.registry.frozen:
+            self.add_generated_modules()
 
     def provision(self, config: Mapping[str, Any], *, on_ready: Callable[[Context], None] | None = None) -> Running:
         """Build, provision and validate every app; clean up if any fails.
@@ -111,8 +127,9 @@ class Host:
         the clean-up guard, so that a signal arriving just before it returns
         cannot leave provisioned modules behind.
         """
-        self.add_generated_modules()
         self.hooks.corehost_config_loaded(config=config)
+        from corehost.context import Context
+
         ctx = Context(self.registry, config, hooks=self.hooks)
         apps: dict[str, Any] = {}
         try:
@@ -131,7 +148,8 @@ class Host:
 
         Everything loaded through it is cleaned up when the block ends.
         """
-        self.add_generated_modules()
+        from corehost.context import Context
+
         ctx = Context(self.registry, config, hooks=self.hooks)
         try:
             yield ctx
@@ -267,4 +285,4 @@ def _signals(enabled: bool) -> Iterator[_SignalState]:
             signal.signal(s, h)
 
 
-__all__ = ["Host", "Loaded", "Running", "Stopped"]
+__all__ = ["Host", "Running", "Stopped"]

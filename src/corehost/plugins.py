@@ -94,6 +94,8 @@ class Plugins:
         Modules are all imported before any is registered, so that hookspecs
         a plugin declares are known when another plugin's impls are checked.
         """
+        if not self._pending:
+            return
         batch = [p for p in self._pending.values() if hook is None or p.hooks is None or hook in p.hooks]
         imported: list[tuple[PluginInfo, ModuleType]] = []
         for info in batch:
@@ -124,10 +126,11 @@ class Plugins:
 
     def call(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call ``hook`` on every plugin that implements it (pluggy's 1:N call)."""
-        self.load(hook)
+        if self._pending:
+            self.load(hook)
         if self._pm is None:
             return []
-        caller = getattr(self.pm.hook, hook, None)
+        caller = getattr(self._pm.hook, hook, None)
         if caller is None:
             return []
         result: list[Any] = caller(**kwargs)

@@ -76,8 +76,14 @@ class Entry:
 
 @dataclass(frozen=True)
 class ModuleInfo(Entry):
-    """A module: ``name`` is its full ID, ``target`` a class or factory."""
+    """A module: ``name`` is its full ID, ``target`` a class or factory.
 
+    ``generated`` marks a module a plugin makes at run time
+    (``corehost_register_modules``) that a build recorded: it can be listed
+    without running the hook, and the hook runs when it is first needed.
+    """
+
+    generated: bool = False
     kind = "module"
 
     @property
@@ -113,6 +119,11 @@ class PluginInfo(Entry):
     kind = "plugin"
 
 
+def _placeholder(entry: Entry) -> bool:
+    """A generated module recorded by a build, not yet made by its plugin in this process."""
+    return isinstance(entry, ModuleInfo) and entry.generated and entry.obj is None
+
+
 @dataclass
 class Registry:
     """Every module, namespace and plugin known to this host, by name.
@@ -134,6 +145,9 @@ class Registry:
     build: dict[str, Any] = field(default_factory=dict)
     #: The host whose registry this is: its groups, hookspecs and variables.
     spec: HostSpec = COREHOST
+    #: Runs the plugins' ``corehost_register_modules`` hook; a host sets it so that
+    #: a lookup that misses (or hits a recorded generated module) runs the hook once.
+    generate: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def for_host(cls, spec: HostSpec = COREHOST) -> Registry:
@@ -155,7 +169,7 @@ class Registry:
         if table is None:
             raise TypeError(f"not a registry entry: {entry!r}")
         old = table.get(entry.name)
-        if old is None:
+        if old is None or _placeholder(old):
             table[entry.name] = entry
         elif old != entry:
             self.conflicts.append((old, entry))
@@ -188,7 +202,12 @@ class Registry:
     def get(self, module_id: str) -> ModuleInfo:
         """The module with this ID; the error suggests the nearest known ID."""
         info = self.modules.get(module_id)
-        if info is None:
+        if (info is None or _placeholder(info)) and self.generate is not None:
+            # The module may be one a plugin generates: run that hook (once), then look again.
+            generate, self.generate = self.generate, None
+            generate()
+            info = self.modules.get(module_id)
+        if info is None or _placeholder(info):
             namespace = ids.namespace_of(module_id)
             known = ", ".join(m.short_name for m in self.in_namespace(namespace)) or "none installed"
             what = "app" if namespace == ids.APPS else "module"
