@@ -44,7 +44,7 @@ def _call(loaded: Loaded, phase: str, *args: Any) -> None:
     except CorehostError:
         raise
     except Exception as exc:
-        raise LifecycleError(loaded.info.id, loaded.path, phase, exc) from exc
+        raise LifecycleError(loaded.info.id, loaded.path, phase, exc, loaded.info.distribution) from exc
 
 
 def _own_hooks(registry: Registry) -> HostHooks:
@@ -142,7 +142,7 @@ class Context:
         except CorehostError:
             raise
         except Exception as exc:
-            raise LifecycleError(module_id, path, "construction", exc) from exc
+            raise LifecycleError(module_id, path, "construction", exc, info.distribution) from exc
         loaded = Loaded(info, instance, path)
         if self.check_interfaces:
             self._check_interface(loaded)

@@ -69,14 +69,17 @@ class PluginLoadError(CorehostError):
 class LifecycleError(CorehostError):
     """A module failed in one of its lifecycle steps."""
 
-    def __init__(self, module_id: str, path: str, phase: str, cause: BaseException) -> None:
+    def __init__(self, module_id: str, path: str, phase: str, cause: BaseException, distribution: str = "") -> None:
         self.module_id = module_id
         self.path = path
         self.phase = phase
         self.cause = cause
+        self.distribution = distribution
+        # A module registered from code has no distribution worth naming.
+        dist = f" (distribution {distribution})" if distribution not in ("", "__main__") else ""
         where = f" at {path}" if path else ""
         detail = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
-        super().__init__(f"module {module_id}{where} failed in {phase}: {detail}")
+        super().__init__(f"module {module_id}{dist}{where} failed in {phase}: {detail}")
 
 
 class CleanupErrors(CorehostError):

@@ -127,6 +127,10 @@ class Host:
         the clean-up guard, so that a signal arriving just before it returns
         cannot leave provisioned modules behind.
         """
+        from corehost.config import check_shape
+
+        # A config passed in code has not been through the loader: check its shape the same way.
+        config = check_shape(config)
         self.hooks.corehost_config_loaded(config=config)
         from corehost.context import Context
 
@@ -185,7 +189,7 @@ class Host:
                 finally:
                     _cleanup_after_failure(running.ctx)
                 if isinstance(exc, Exception) and not isinstance(exc, CorehostError):
-                    raise LifecycleError(app_id, f"apps.{app_id}", "start", exc) from exc
+                    raise LifecycleError(app_id, f"apps.{app_id}", "start", exc, self._distribution(app_id)) from exc
                 raise
             running.started.append(app_id)
         self.hooks.corehost_apps_started(apps=dict(running.apps))
@@ -205,6 +209,10 @@ class Host:
         if errors:
             raise CleanupErrors("; ".join(errors))
 
+    def _distribution(self, module_id: str) -> str:
+        info = self.registry.modules.get(module_id)
+        return info.distribution if info is not None else ""
+
     def _stop_apps(self, running: Running) -> None:
         errors: list[str] = []
         while running.started:
@@ -214,7 +222,7 @@ class Host:
                 if stop is not None:
                     stop()
             except Exception as exc:
-                errors.append(str(LifecycleError(app_id, f"apps.{app_id}", "stop", exc)))
+                errors.append(str(LifecycleError(app_id, f"apps.{app_id}", "stop", exc, self._distribution(app_id))))
         if errors:
             raise CleanupErrors("; ".join(errors))
 

@@ -33,6 +33,9 @@ SET_UP = [
 ]
 CLEANUP_PROBE = ["cleanup probe", "cleanup probe.parts.a", "cleanup probe.parts.b"]
 
+#: How errors name the fixture's distribution.
+DIST = "(distribution fixture-lifecycle-probe)"
+
 
 @pytest.fixture(scope="module")
 def bundle(builder: Builder, wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Venv:
@@ -70,7 +73,7 @@ def test_a_part_failing_in_set_up_cleans_up_in_reverse(
     code, err, events = run(bundle, tmp_path, {"probe": {"parts": parts}, "probe2": {}})
     assert code == 1
     assert err == (
-        f"corehost: error: module probe.parts.a at apps.probe.parts[1] failed in {where}: "
+        f"corehost: error: module probe.parts.a {DIST} at apps.probe.parts[1] failed in {where}: "
         f"RuntimeError: probe.parts.a was told to fail in {phase}\n"
     )
     assert events == [*SET_UP, *then, "cleanup probe", "cleanup probe.parts.b"]
@@ -84,7 +87,7 @@ def test_an_app_failing_in_start_or_stop_stops_the_others_and_cleans_up(
     code, err, events = run(bundle, tmp_path, {"probe": {"parts": parts}, "probe2": {"fail": phase}})
     assert code == 1
     assert err == (
-        f"corehost: error: module probe2 at apps.probe2 failed in {phase}: "
+        f"corehost: error: module probe2 {DIST} at apps.probe2 failed in {phase}: "
         f"RuntimeError: probe2 was told to fail in {phase}\n"
     )
     # probe2 never started when its start failed, so only probe is stopped; a failing stop skips nothing.
@@ -98,7 +101,7 @@ def test_a_failing_cleanup_does_not_skip_the_others(bundle: Venv, tmp_path: Path
     code, err, events = run(bundle, tmp_path, {"probe": {"parts": parts}})
     assert code == 1
     assert err == (
-        "corehost: error: module probe.parts.b at apps.probe.parts[0] failed in cleanup: "
+        f"corehost: error: module probe.parts.b {DIST} at apps.probe.parts[0] failed in cleanup: "
         "RuntimeError: probe.parts.b was told to fail in cleanup\n"
     )
     assert events[-4:] == ["stop probe", *CLEANUP_PROBE]

@@ -23,6 +23,9 @@ from tests.conftest import Venv, Wheelhouse, clean_env, uv
 A = "fixture_lifecycle_probe.part_a"
 B = "fixture_lifecycle_probe.part_b"
 
+#: How errors name the fixture's distribution.
+DIST = "(distribution fixture-lifecycle-probe)"
+
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Venv:
@@ -150,7 +153,8 @@ def test_part_failing_in_set_up_cleans_up_everything_provisioned_in_reverse(
     parts = [{"module": "b"}, {"module": "a", "fail": phase}, {"module": "plain", "weight": 1}]
     out = probe(venv, tmp_path, {"probe": {"parts": parts}, "probe2": {}})
     assert_failed(
-        out, f"module probe.parts.a at apps.probe.parts[1] failed in {where}: {told_to_fail('probe.parts.a', phase)}"
+        out,
+        f"module probe.parts.a {DIST} at apps.probe.parts[1] failed in {where}: {told_to_fail('probe.parts.a', phase)}",
     )
     assert out.events == [
         *PROVISION_PROBE[:7],
@@ -165,13 +169,19 @@ def test_part_failing_in_set_up_cleans_up_everything_provisioned_in_reverse(
 
 def test_app_failing_in_provision_after_loading_its_parts(venv: Venv, tmp_path: Path) -> None:
     out = probe(venv, tmp_path, {"probe": {"parts": PARTS, "fail": "provision"}})
-    assert_failed(out, f"module probe at apps.probe failed in provision: {told_to_fail('probe', 'provision')}")
+    assert_failed(
+        out,
+        f"module probe {DIST} at apps.probe failed in provision: {told_to_fail('probe', 'provision')}",
+    )
     assert out.events == [*PROVISION_PROBE[:-1], *CLEANUP_PROBE]
 
 
 def test_second_app_failing_cleans_up_the_first_app_and_its_parts(venv: Venv, tmp_path: Path) -> None:
     out = probe(venv, tmp_path, {"probe": {"parts": PARTS}, "probe2": {"fail": "validate"}}, command="validate")
-    assert_failed(out, f"module probe2 at apps.probe2 failed in validate: {told_to_fail('probe2', 'validate')}")
+    assert_failed(
+        out,
+        f"module probe2 {DIST} at apps.probe2 failed in validate: {told_to_fail('probe2', 'validate')}",
+    )
     assert out.events == [
         *PROVISION_PROBE,
         "init probe2",
@@ -184,7 +194,10 @@ def test_second_app_failing_cleans_up_the_first_app_and_its_parts(venv: Venv, tm
 
 def test_a_crash_in_one_apps_start_stops_the_apps_already_started(venv: Venv, tmp_path: Path) -> None:
     out = probe(venv, tmp_path, {"probe": {"parts": PARTS}, "probe2": {"fail": "start"}})
-    assert_failed(out, f"module probe2 at apps.probe2 failed in start: {told_to_fail('probe2', 'start')}")
+    assert_failed(
+        out,
+        f"module probe2 {DIST} at apps.probe2 failed in start: {told_to_fail('probe2', 'start')}",
+    )
     assert out.events == [
         *PROVISION_PROBE,
         "init probe2",
@@ -200,7 +213,10 @@ def test_a_crash_in_one_apps_start_stops_the_apps_already_started(venv: Venv, tm
 
 def test_a_failing_stop_does_not_skip_the_other_stops_or_any_cleanup(venv: Venv, tmp_path: Path) -> None:
     out = probe(venv, tmp_path, {"probe": {"parts": PARTS}, "probe2": {"fail": "stop"}})
-    assert_failed(out, f"module probe2 at apps.probe2 failed in stop: {told_to_fail('probe2', 'stop')}")
+    assert_failed(
+        out,
+        f"module probe2 {DIST} at apps.probe2 failed in stop: {told_to_fail('probe2', 'stop')}",
+    )
     assert out.events[-6:] == ["stop probe2", "stop probe", "cleanup probe2", *CLEANUP_PROBE]
 
 
@@ -209,8 +225,10 @@ def test_a_failing_cleanup_does_not_skip_the_others(venv: Venv, tmp_path: Path) 
     out = probe(venv, tmp_path, {"probe": {"parts": parts}})
     assert_failed(
         out,
-        f"module probe.parts.a at apps.probe.parts[1] failed in cleanup: {told_to_fail('probe.parts.a', 'cleanup')}; "
-        f"module probe.parts.b at apps.probe.parts[0] failed in cleanup: {told_to_fail('probe.parts.b', 'cleanup')}",
+        f"module probe.parts.a {DIST} at apps.probe.parts[1] failed in cleanup: "
+        f"{told_to_fail('probe.parts.a', 'cleanup')}; "
+        f"module probe.parts.b {DIST} at apps.probe.parts[0] failed in cleanup: "
+        f"{told_to_fail('probe.parts.b', 'cleanup')}",
     )
     assert out.events[-4:] == ["stop probe", *CLEANUP_PROBE]
 
@@ -237,7 +255,8 @@ def test_debug_shows_the_traceback(venv: Venv, tmp_path: Path) -> None:
     plain = probe(venv, tmp_path, apps)
     debug = probe(venv, tmp_path, apps, "--debug")
     message = (
-        f"module probe.parts.a at apps.probe.parts[0] failed in provision: {told_to_fail('probe.parts.a', 'provision')}"
+        f"module probe.parts.a {DIST} at apps.probe.parts[0] failed in provision: "
+        f"{told_to_fail('probe.parts.a', 'provision')}"
     )
     assert_failed(plain, message)
     assert debug.code == 1
