@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pytest
 
 import corehost
-from corehost import Context, GuardError, Host, HostSpec, hookimpl, hookspec
+from corehost import ConfigError, Context, GuardError, Host, HostSpec, hookimpl, hookspec
 
 
 class Greeter(Protocol):
@@ -169,3 +169,9 @@ def test_a_hook_of_the_hosts_own_spec_is_known_only_to_that_host() -> None:
     with pytest.raises(GuardError) as caught:
         Host.from_objects(plugins={"recorder": Recorder()})
     assert [p.subject for p in caught.value.problems] == ["hookimpl 'myapp_greeted' of plugin 'recorder'"]
+
+
+def test_a_config_passed_in_code_is_shape_checked_like_a_file() -> None:
+    host = Host.from_objects(modules={})
+    with pytest.raises(ConfigError, match=r"^apps: expected an object mapping app IDs to their config, got NoneType"):
+        host.run({"apps": None}, handle_signals=False)
