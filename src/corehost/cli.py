@@ -126,14 +126,8 @@ def _naming_file(path: str) -> Iterator[None]:
         raise exc.in_file(path) from exc.__cause__
 
 
-def _config(path: str) -> dict[str, Any]:
-    from corehost.config import load_config
-
-    return load_config(path)
-
-
-@click.command()
-@click.option(
+#: ``--config/-c FILE``, shared by the commands that take a config.
+config_option = click.option(
     "--config",
     "-c",
     "config_path",
@@ -141,6 +135,16 @@ def _config(path: str) -> dict[str, Any]:
     type=click.Path(dir_okay=False),
     help="Config file (.json or .toml).",
 )
+
+
+def _config(path: str) -> dict[str, Any]:
+    from corehost.config import load_config
+
+    return load_config(path)
+
+
+@click.command()
+@config_option
 def run(config_path: str) -> None:
     """Run a config until an app finishes or SIGINT/SIGTERM arrives."""
     host = get_host()
@@ -150,14 +154,7 @@ def run(config_path: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--config",
-    "-c",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Config file (.json or .toml).",
-)
+@config_option
 def validate(config_path: str) -> None:
     """Build, provision and validate a config without starting it."""
     with _naming_file(config_path):
