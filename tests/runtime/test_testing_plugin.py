@@ -1,21 +1,26 @@
 """corehost.testing: the pytest plugin plugin authors get with corehost.
 
-Its fixtures are exercised with pytester, in test files written as a plugin
-author would write them, against the plugins installed in this environment
-(corehost-greet and corehost-greeter-en). Each inner run is a subprocess, as
-a plugin author's would be: an in-process run shares (and then prunes) this
-process's modules, which a real run never does. That the plugin is registered
+Its fixtures are exercised in test files written as a plugin author would
+write them: with pytester where no plugin is needed, and in a real venv with
+corehost-greet and corehost-greeter-en installed from the session's wheels
+where the fixtures must see installed plugins. Each inner run is a
+subprocess, as a plugin author's would be: an in-process run shares (and then
+prunes) this process's modules, which a real run never does. That the plugin is registered
 through ``pytest11`` is checked in the corehost wheel's own metadata, and
 that it is inert in a pytest run that uses none of its fixtures.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import Wheelhouse
+from tests.conftest import Venv, Wheelhouse, clean_env, uv
 
 pytest_plugins = ["pytester"]
 
@@ -101,18 +106,40 @@ def test_corehost_module_builds_provisions_and_cleans_up(pytester: pytest.Pytest
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=4)
 
 
-def test_corehost_module_uses_the_installed_plugins(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
+@pytest.fixture(scope="module")
+def author_venv(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    """A plugin author's environment: corehost, the greet plugins, pytest."""
+    path = tmp_path_factory.mktemp("author") / "venv"
+    subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(path)], check=True, env=clean_env())
+    venv = Venv(path)
+    venv.install(*(wheelhouse.wheel(d) for d in ("corehost", "corehost-greet", "corehost-greeter-en")), "pytest")
+    return venv
+
+
+def run_author_tests(venv: Venv, tmp_path: Path, source: str, passed: int) -> None:
+    """Run ``source`` as a test file with the author's pytest; every test must pass."""
+    test_file = tmp_path / "test_author.py"
+    test_file.write_text(textwrap.dedent(source))
+    result = venv.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file), cwd=tmp_path)
+    assert result.returncode == 0 and f"{passed} passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_corehost_module_uses_the_installed_plugins(author_venv: Venv, tmp_path: Path) -> None:
+    run_author_tests(
+        author_venv,
+        tmp_path,
         """
         def test_english(corehost_module):
             assert corehost_module("greeters.en", {"punctuation": "?"}).greet("Bob") == "Hello, Bob?"
-        """
+        """,
+        passed=1,
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_corehost_problems_checks_one_distribution(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
+def test_corehost_problems_checks_one_distribution(author_venv: Venv, tmp_path: Path) -> None:
+    run_author_tests(
+        author_venv,
+        tmp_path,
         """
         def test_clean(corehost_problems):
             assert corehost_problems("corehost-greeter-en") == []
@@ -120,13 +147,15 @@ def test_corehost_problems_checks_one_distribution(pytester: pytest.Pytester) ->
 
         def test_unknown_distribution_has_no_problems(corehost_problems):
             assert corehost_problems("not-installed") == []
-        """
+        """,
+        passed=2,
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
-def test_corehost_cli_runs_a_real_command_in_process(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(
+def test_corehost_cli_runs_a_real_command_in_process(author_venv: Venv, tmp_path: Path) -> None:
+    run_author_tests(
+        author_venv,
+        tmp_path,
         """
         import json
 
@@ -151,6 +180,6 @@ def test_corehost_cli_runs_a_real_command_in_process(pytester: pytest.Pytester) 
         def test_check(corehost_cli):
             result = corehost_cli("check")
             assert (result.exit_code, result.stdout) == (0, "0 error(s), 0 warning(s)\\n")
-        """
+        """,
+        passed=5,
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=5)
