@@ -25,3 +25,8 @@ def test_ruff_format() -> None:
 def test_mypy_strict_runtime() -> None:
     result = run_tool("mypy", "--strict", "src/corehost")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_builder() -> None:
+    result = run_tool("mypy", "--strict", "builder/src/corehost_build")
+    assert result.returncode == 0, result.stdout + result.stderr

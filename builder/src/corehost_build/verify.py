@@ -105,14 +105,16 @@ def _verify_venv(venv: Path) -> Verified:
         )
     site = sites[0]
     record = _record_of(frozen.read_text(encoding="utf-8", errors="replace"), str(frozen))
-    expected = {canonicalize_name(str(p["name"])): str(p["version"]) for p in record.get("packages", [])}
+    expected: dict[str, str] = {
+        canonicalize_name(str(p["name"])): str(p["version"]) for p in record.get("packages", [])
+    }
     problems: list[str] = []
     owned: set[Path] = {frozen}
     installed: dict[str, str] = {}
     checked = 0
     for info in sorted(site.glob("*.dist-info")):
         name, _, version = info.name.removesuffix(".dist-info").rpartition("-")
-        dist = canonicalize_name(name)
+        dist: str = canonicalize_name(name)
         installed[dist] = version
         rows = info / "RECORD"
         if not rows.exists():
