@@ -20,8 +20,6 @@ from typing import Any
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.registry import Entry, ModuleInfo, NamespaceInfo, PluginInfo, Registry
 
-ALLOW_ENV = COREHOST.allow_env
-BLOCK_ENV = COREHOST.block_env
 CORE_DISTRIBUTION = COREHOST.distribution
 
 

@@ -52,14 +52,6 @@ class CleanerUpper(Protocol):
     def cleanup(self) -> None: ...
 
 
-#: Lifecycle methods and the interface that defines each.
-LIFECYCLE: dict[str, type] = {
-    "provision": Provisioner,
-    "validate": Validator,
-    "cleanup": CleanerUpper,
-}
-
-
 def core_namespaces(spec: HostSpec = COREHOST) -> list[NamespaceInfo]:
     """Namespaces a host declares itself: the root namespace of apps, and the spec's own.
 

@@ -20,11 +20,6 @@ from corehost import ids
 from corehost.errors import PluginLoadError, UnknownModule, UnknownNamespace, did_you_mean
 from corehost.hostspec import COREHOST, HostSpec
 
-#: corehost's entry-point groups: the whole of the plugin contract (other hosts have their own).
-MODULES_GROUP = COREHOST.modules_group
-NAMESPACES_GROUP = COREHOST.namespaces_group
-PLUGINS_GROUP = COREHOST.plugins_group
-
 
 def import_target(target: str) -> Any:
     """Import ``package.module:Attr.attr`` (or a bare module path) and return it."""

@@ -51,7 +51,6 @@ class Staging:
             self._release()
             raise unwritable(self.flag, self.dest, exc) from None
         self.venv = self.root / "venv"
-        self.committed = False
 
     def _acquire(self) -> int:
         """Hold the destination's lock file, or fail naming the build that holds it."""
@@ -101,7 +100,6 @@ class Staging:
             if old.exists():
                 os.rename(old, self.dest)
             raise
-        self.committed = True
 
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
