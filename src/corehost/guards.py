@@ -17,11 +17,14 @@ import inspect
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corehost import ids
 from corehost.errors import PluginLoadError, did_you_mean
-from corehost.registry import Entry, PluginInfo, Registry
+from corehost.registry import Entry, ModuleInfo, PluginInfo, Registry
+
+if TYPE_CHECKING:
+    import pluggy
 
 ERROR = "error"
 WARNING = "warning"
@@ -66,39 +69,60 @@ def check_all(registry: Registry, *, versions: bool = True) -> tuple[list[Proble
     with contextlib.redirect_stdout(sys.stderr):
         problems = check_ids(registry) + check_duplicates(registry) + check_namespaces(registry)
         problems += check_modules(registry)
-        hooks, hook_problems = check_plugins(registry)
+        pm, hooks, hook_problems = check_plugins(registry)
         problems += hook_problems
-        if not errors(hook_problems):
-            problems += check_generated(registry, hooks)
+        if pm is not None and not errors(hook_problems):
+            problems += check_generated(registry, pm, hooks)
         if versions:
             problems += check_versions(registry)
     return problems, hooks
 
 
-def check_generated(registry: Registry, hooks: dict[str, list[str]]) -> list[Problem]:
+def _modules(registry: Registry, *, recorded_only: bool = False) -> list[ModuleInfo]:
+    """The modules whose code exists in this process (or, ``recorded_only``, the others), by ID.
+
+    A generated module a build recorded has no code until its plugin's hook
+    makes it: :func:`check_generated` checks it once made, and reports it if
+    it never is.
+    """
+    return sorted((m for m in registry.modules.values() if m.placeholder == recorded_only), key=lambda m: m.id)
+
+
+def check_generated(registry: Registry, pm: pluggy.PluginManager, hooks: dict[str, list[str]]) -> list[Problem]:
     """Run ``corehost_register_modules`` and check what it adds like any other module.
 
-    The modules stay in ``registry`` (with their objects), so a build can
-    record them and list them later without running the hook.
+    ``pm`` is the manager :func:`check_plugins` registered every plugin
+    with. The modules stay in ``registry`` (with their objects), so a build
+    can record them and list them later without running the hook; in a
+    built bundle the hook replaces the modules its build recorded, and a
+    recorded module that no plugin makes any more is an error.
     """
-    from corehost.host import Host
-
     makers = [registry.plugins[name] for name, implemented in sorted(hooks.items())
               if "corehost_register_modules" in implemented and name in registry.plugins]  # fmt: skip
-    if not makers:
-        return []
-    before = set(registry.modules)
-    try:
-        Host(registry, strict=True).add_generated_modules()
-    except Exception as exc:
-        names = ", ".join(f"{p.name!r} (distribution {p.distribution})" for p in makers)
-        return [Problem(makers[0].distribution, "hook 'corehost_register_modules'",
-                        f"raised {type(exc).__name__}: {exc} in one of the plugins that implement it: {names}. "
-                        "Fix the hookimpl; a generated module must be registered without errors.")]  # fmt: skip
-    made = Registry(namespaces=registry.namespaces, spec=registry.spec)
-    made.extend(registry.modules[m] for m in sorted(set(registry.modules) - before))
+    before = dict(registry.modules)
+    clashes = len(registry.conflicts)
+    if makers:
+        try:
+            pm.hook.corehost_register_modules(registry=registry)
+        except Exception as exc:
+            names = ", ".join(f"{p.name!r} (distribution {p.distribution})" for p in makers)
+            return [Problem(makers[0].distribution, "hook 'corehost_register_modules'",
+                            f"raised {type(exc).__name__}: {exc} in one of the plugins that implement it: {names}. "
+                            "Fix the hookimpl; a generated module must be registered without errors.")]  # fmt: skip
+    made = Registry(namespaces=registry.namespaces, spec=registry.spec, conflicts=registry.conflicts[clashes:])
+    made.extend(m for name, m in sorted(registry.modules.items()) if before.get(name) is not m)
     undeclared = [p for p in check_namespaces(made) if p.subject.startswith("module ")]
-    return check_ids(made) + undeclared + check_modules(made)
+    unmade = [
+        Problem(
+            m.distribution,
+            f"module {m.id!r}",
+            "was recorded by the build as made by a plugin's corehost_register_modules hook, but no plugin made it "
+            "when the hook ran here. Rebuild with corehost-build so the record matches the plugins, or fix the "
+            "plugin's hookimpl so that it registers the module again.",
+        )
+        for m in _modules(registry, recorded_only=True)
+    ]
+    return check_ids(made) + check_duplicates(made) + undeclared + check_modules(made) + unmade
 
 
 # -- IDs, duplicates, namespaces ------------------------------------------------------
@@ -106,7 +130,7 @@ def check_generated(registry: Registry, hooks: dict[str, list[str]]) -> list[Pro
 
 def check_ids(registry: Registry) -> list[Problem]:
     out = []
-    for info in registry.modules.values():
+    for info in _modules(registry):
         problem = ids.id_problem(info.id)
         if problem:
             out.append(
@@ -146,7 +170,7 @@ def check_duplicates(registry: Registry) -> list[Problem]:
 
 def check_namespaces(registry: Registry) -> list[Problem]:
     out = []
-    for info in registry.modules.values():
+    for info in _modules(registry):
         if ids.id_problem(info.id) is None and info.namespace not in registry.namespaces:
             out.append(
                 Problem(
@@ -193,7 +217,7 @@ def _load_problem(entry: Entry, exc: PluginLoadError) -> Problem:
 
 def check_modules(registry: Registry) -> list[Problem]:
     out = []
-    for info in sorted(registry.modules.values(), key=lambda m: m.id):
+    for info in _modules(registry):
         try:
             obj = info.load()
         except PluginLoadError as exc:
@@ -442,12 +466,16 @@ def _incompatible(spec: list[inspect.Parameter], impl: list[inspect.Parameter]) 
 # -- hookimpl plugins -------------------------------------------------------------------
 
 
-def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Problem]]:
+def check_plugins(
+    registry: Registry,
+) -> tuple[pluggy.PluginManager | None, dict[str, list[str]], list[Problem]]:
     """Import and register every hookimpl plugin the way the host does.
 
-    Returns the hooks each plugin implements (for the frozen registry) and
-    the problems: import failures, argument names the hookspec lacks
-    (pluggy's own validation), and impls of hooks that no spec declares.
+    Returns the manager they are registered with (``None`` when the host's
+    own hookspecs are broken), the hooks each plugin implements (for the
+    frozen registry) and the problems: import failures, argument names the
+    hookspec lacks (pluggy's own validation), and impls of hooks that no
+    spec declares.
     """
     import pluggy
 
@@ -459,7 +487,7 @@ def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Proble
         pm = new_manager(spec)
     except PluginLoadError as exc:
         # The host's own hookspecs are broken: no plugin can be checked against them.
-        return {}, [Problem(spec.distribution, f"host {spec.name!r}", exc.message)]
+        return None, {}, [Problem(spec.distribution, f"host {spec.name!r}", exc.message)]
     modules = []
     for info in sorted(registry.plugins.values(), key=lambda p: p.name):
         try:
@@ -507,7 +535,7 @@ def check_plugins(registry: Registry) -> tuple[dict[str, list[str]], list[Proble
                         "@hookimpl(optionalhook=True) if it is for a plugin that may be absent.",
                     )
                 )
-    return hooks, out
+    return pm, hooks, out
 
 
 # -- declared compatibility ---------------------------------------------------------------

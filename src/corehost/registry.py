@@ -82,6 +82,11 @@ class ModuleInfo(Entry):
     kind = "module"
 
     @property
+    def placeholder(self) -> bool:
+        """A generated module recorded by a build, not yet made by its plugin in this process."""
+        return self.generated and self.obj is None
+
+    @property
     def id(self) -> str:
         return self.name
 
@@ -115,8 +120,7 @@ class PluginInfo(Entry):
 
 
 def _placeholder(entry: Entry) -> bool:
-    """A generated module recorded by a build, not yet made by its plugin in this process."""
-    return isinstance(entry, ModuleInfo) and entry.generated and entry.obj is None
+    return isinstance(entry, ModuleInfo) and entry.placeholder
 
 
 @dataclass

@@ -22,7 +22,7 @@ from corehost_build.bytecode import compile_all
 from corehost_build.cache import cache_dir
 from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
-from corehost_build.guards import DEFAULT_TIMEOUT, cached_inspect, require_clean, warnings_of
+from corehost_build.guards import DEFAULT_TIMEOUT, cached_inspect, modules_of, require_clean, warnings_of
 from corehost_build.hosts import host_of
 from corehost_build.lock import LockedPackage, check_name, check_python, digest, export, portable, read_lock
 from corehost_build.progress import Progress
@@ -199,7 +199,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
             warnings = warnings_of(report)
             for w in warnings:
                 progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
-            modules = [row[0] for row in report["registry"]["modules"]]
+            modules = modules_of(report)
             progress.note(
                 f"{len(modules)} modules, {len(warnings)} warning(s)"
                 + (" (same set as a checked build)" if reused else "")

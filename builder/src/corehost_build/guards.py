@@ -121,6 +121,17 @@ def warnings_of(report: dict[str, Any]) -> list[dict[str, str]]:
     return [p for p in report.get("problems", []) if p.get("severity") != "error"]
 
 
+def modules_of(report: dict[str, Any]) -> list[str]:
+    """Every module ID the guards passed, by ID: those of entry points and those plugins generate.
+
+    The frozen registry keeps the generated ones apart (a bundle lists them
+    without running their hook), but to a user they are modules like any
+    other: the build's summary and its ``--json`` count them all.
+    """
+    registry = report["registry"]
+    return sorted(row[0] for row in [*registry["modules"], *registry.get("generated", [])])
+
+
 def require_clean(report: dict[str, Any]) -> None:
     """Fail the build, naming every culprit, when any guard reported an error."""
     problems = errors_of(report)
