@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 from tests.builder.conftest import Builder
-from tests.conftest import Venv
+from tests.conftest import Venv, clean_env
 
 
 def test_generated_greeter_builds_and_passes_the_guards(builder: Builder, tmp_path: Path) -> None:
@@ -50,3 +53,49 @@ def test_existing_folder_and_bad_names_are_refused(builder: Builder, tmp_path: P
     bad = builder.run("new-plugin", "Bad Name", "--namespace", "", "--dir", tmp_path)
     assert bad.returncode == 2 and "'Bad Name' is not a distribution name" in bad.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+
+
+def readme_commands(readme: str) -> str:
+    """The generated README's one shell block, exactly as a user would paste it."""
+    (block,) = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    return block
+
+
+def test_generated_readme_runs_outside_the_clone(builder: Builder, tmp_path: Path) -> None:
+    """The README's commands, pasted into a shell in a folder that knows nothing of the repository.
+
+    All it gets from the clone is a wheelhouse made by ``corehost-build
+    wheels``: corehost and corehost-greet are on no public index, and before
+    the README named a wheelhouse, ``pip install -e '.[test]'`` failed on
+    ``corehost-greet<0.2,>=0.1``.
+    """
+    wheelhouse = tmp_path / "wheelhouse"
+    builder.ok("wheels", "./plugins/greet", "-o", wheelhouse, "-q")
+    assert sorted(p.name.split("-")[0] for p in wheelhouse.glob("*.whl")) == ["corehost", "corehost_greet"]
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    made = builder.run("new-plugin", "greeter-pirate", "--namespace", "greeters", "--with", "corehost-greet",
+                       "--find-links", wheelhouse, "-q", cwd=work)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    project = work / "greeter-pirate"
+    readme = (project / "README.md").read_text()
+    assert f"export WHEELHOUSE={wheelhouse}\n" in readme
+    path = f"{builder.venv.path / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    env = clean_env({"PATH": path, "COREHOST_BUILD_CACHE": str(builder.cache)})
+    script = "set -euo pipefail\n" + readme_commands(readme)
+    result = subprocess.run(["bash", "-c", script], cwd=project, capture_output=True, text=True, env=env,
+                            timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+    assert "greeters.pirate  0.1.0" in result.stdout.splitlines()
+    assert (project / "dist" / "bundle.pyz").is_file()
+
+
+def test_readme_without_a_wheelhouse_says_how_to_make_one(builder: Builder, tmp_path: Path) -> None:
+    made = builder.run("new-plugin", "greeter-pirate", "--namespace", "greeters", "--with", "./plugins/greet",
+                       "--dir", tmp_path, "-q")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    readme = (tmp_path / "greeter-pirate" / "README.md").read_text()
+    assert "export WHEELHOUSE=/path/to/wheelhouse\n" in readme
+    assert "`corehost-build wheels ./plugins/* -o wheelhouse/`" in readme
+    assert "corehost and corehost-greet are not on a public index" in readme

@@ -178,8 +178,30 @@ def new_plugin_command(name: str, namespace: str, module_name: str | None, direc
     has_inputs = params["with_"] or params["plugins_dir"] or params["buildfile"]
     python = _dev_env(params) / "bin" / "python" if has_inputs else Path(sys.executable)
     info = describe(python, namespace)
-    dest = new_plugin(name, namespace, module_name, Path(directory) / name, info)
+    wheelhouse = Path(params["find_links"][0]).resolve() if params["find_links"] else None
+    dest = new_plugin(name, namespace, module_name, Path(directory) / name, info, wheelhouse)
     click.echo(f"wrote {dest}")
+
+
+@cli.command("wheels")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--output", "-o", required=True, metavar="DIR", help="The wheelhouse folder (required; made if missing).")
+@click.option("--no-host", is_flag=True, help="Leave out the corehost this builder runs with.")
+@click.option("--offline", is_flag=True, help="Use only local files and uv's cache.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+def wheels_command(paths: tuple[str, ...], output: str, no_host: bool, offline: bool, quiet: bool) -> None:
+    """Build project folders (and copy wheels) into DIR, for pip's and the builder's --find-links.
+
+    corehost and its plugins are not on a public index; a wheelhouse lets a plugin outside
+    this repository install and bundle them. Example: corehost-build wheels ./plugins/* -o wheelhouse/
+    """
+    from corehost_build.wheelhouse import build_wheelhouse
+
+    progress = Progress(quiet=quiet)
+    placed = build_wheelhouse(paths, Path(output), base=Path.cwd(), include_host=not no_host, offline=offline,
+                              progress=progress)  # fmt: skip
+    for wheel in placed:
+        click.echo(str(wheel))
 
 
 def main(args: Sequence[str] | None = None) -> int:

@@ -7,6 +7,9 @@ signature, so the interface guards pass before the author writes a line.
 The project pins its compatibility the packaging way (a range on corehost
 and on the namespace's owner), carries a test that uses corehost's pytest
 fixtures, and is written to a temporary folder that is renamed into place.
+Its README's commands work from any folder: corehost and the namespace's
+owner come from a wheelhouse (``corehost-build wheels``), since neither is on
+a public index.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -69,8 +73,20 @@ def _method(method: dict[str, Any]) -> str:
     return f"{method['signature']}:\n" + textwrap.indent(body, "    ")
 
 
-def render(name: str, namespace: str, module: str, info: dict[str, Any]) -> dict[str, str]:
-    """Every file of the new project, by relative path."""
+def _shell_word(path: Path) -> str:
+    """``path`` as one word for sh, quoted only when it must be."""
+    return shlex.quote(str(path))
+
+
+def render(
+    name: str, namespace: str, module: str, info: dict[str, Any], wheelhouse: Path | None = None
+) -> dict[str, str]:
+    """Every file of the new project, by relative path.
+
+    ``wheelhouse`` (new-plugin's first --find-links) fills the README's
+    WHEELHOUSE, so its commands run as written; without one the README
+    says how to make it.
+    """
     package = name.replace("-", "_")
     module_id = join(namespace, module)
     cls = _class_name(module)
@@ -134,6 +150,7 @@ def render(name: str, namespace: str, module: str, info: dict[str, Any]) -> dict
             assert corehost_module(MODULE) is not None
         '''
     )
+    owners = " and ".join(dict.fromkeys(["corehost", info["distribution"]]))
     readme = textwrap.dedent(
         f"""\
         # {name}
@@ -141,13 +158,22 @@ def render(name: str, namespace: str, module: str, info: dict[str, Any]) -> dict
         A corehost plugin: module `{module_id}`, implementing namespace `{namespace}`
         ({info["interface"]}, from {info["distribution"]}).
 
+        {owners} are not on a public index, so pip and corehost-build take them from a
+        wheelhouse: a folder of their wheels, made in a clone of corehost with
+        `corehost-build wheels ./plugins/* -o wheelhouse/` (it adds corehost itself).
+        Every other package comes from the index. These commands work from this
+        folder, wherever it is:
+
         ```sh
-        pip install -e '.[test]' && pytest          # the guards and a lifecycle test
-        corehost-build build --with . --output dist/bundle.pyz   # a bundle with this plugin
+        export WHEELHOUSE={_shell_word(wheelhouse) if wheelhouse else "/path/to/wheelhouse"}
+        python3 -m venv .venv && .venv/bin/pip install -q --find-links "$WHEELHOUSE" -e '.[test]'
+        .venv/bin/python -m pytest -q    # the interface guards and a lifecycle test
+        corehost-build build --with . --find-links "$WHEELHOUSE" --output dist/bundle.pyz --quiet
+        python3 dist/bundle.pyz list-modules --versions
         ```
 
-        Write the methods in `src/{package}/__init__.py`; `corehost check` shows what the
-        namespace's interface still expects.
+        Write the methods in `src/{package}/__init__.py`; `.venv/bin/corehost check` shows
+        what the namespace's interface still expects.
         """
     )
     return {
@@ -159,7 +185,9 @@ def render(name: str, namespace: str, module: str, info: dict[str, Any]) -> dict
     }
 
 
-def new_plugin(name: str, namespace: str, module: str | None, dest: Path, info: dict[str, Any]) -> Path:
+def new_plugin(
+    name: str, namespace: str, module: str | None, dest: Path, info: dict[str, Any], wheelhouse: Path | None = None
+) -> Path:
     """Write the project for plugin ``name`` at ``dest`` (which must not exist yet)."""
     if not _NAME.fullmatch(name):
         raise SpecError(
@@ -175,7 +203,7 @@ def new_plugin(name: str, namespace: str, module: str | None, dest: Path, info: 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
-        for rel, text in render(name, namespace, module, info).items():
+        for rel, text in render(name, namespace, module, info, wheelhouse).items():
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
