@@ -306,3 +306,52 @@ def test_plugin_printing_on_import_cannot_corrupt_json(bad: CheckRun, clean: Che
         assert "fixture-chatty: hello from import time!" in run.as_json.stderr
         assert "fixture-chatty hooks: hello from import time!" in run.as_json.stderr
         assert run.of_dist("fixture-chatty") == []
+
+
+# -- generated modules -------------------------------------------------------------------------
+
+GENERATING = """
+import sys
+from typing import Protocol
+
+from corehost import Registry, hookimpl
+from corehost.guards import check
+
+
+class Greeter(Protocol):
+    def greet(self, name: str) -> str: ...
+
+
+class Good:
+    def greet(self, name: str) -> str:
+        return name
+
+
+class Mute:
+    pass
+
+
+class Maker:
+    @hookimpl
+    def corehost_register_modules(self, registry: Registry) -> None:
+        registry.add_module("greeters.good", Good, distribution="fx-maker")
+        registry.add_module("greeters.mute", Mute, distribution="fx-maker")
+
+
+registry = Registry.for_host()
+registry.add_namespace("greeters", Greeter)
+registry.add_plugin("maker", Maker(), distribution="fx-maker")
+for problem in check(registry, versions=False):
+    print(problem)
+print("host imported:", "corehost.host" in sys.modules)
+"""
+
+
+def test_generated_modules_are_checked_through_the_guards_own_plugin_manager(tmp_path: Path) -> None:
+    """The hook runs on the manager check_plugins registered every plugin with: no second Host, no second import."""
+    result = subprocess.run([sys.executable, "-c", GENERATING], capture_output=True, text=True, env=clean_env(),
+                            cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (problem, imported) = result.stdout.splitlines()
+    assert problem.startswith("error: module 'greeters.mute' (distribution fx-maker): missing required method")
+    assert imported == "host imported: False"
