@@ -42,7 +42,7 @@ def build_info(registry: Registry) -> dict[str, Any]:
     }
     spec = registry.spec
     if not spec.is_default:
-        # A host of its own names itself; corehost's output stays as it always was.
+        # A host of its own names itself; corehost's own output has no host line.
         info["host"] = {"name": spec.name, "distribution": spec.distribution, "version": spec.version()}
         info["selection_env"] = [spec.allow_env, spec.block_env]
     return info

@@ -8,8 +8,13 @@ nothing. A Python module (not JSON) because its bytecode is cached and it
 imports from a zipapp like any other module.
 
 A bundle of a host of its own (``corehost-build --host myapp``) records the
-host's name in the frozen data; corehost's own bundles record none, so
-their frozen module is the same as it always was.
+host's name in the frozen data; corehost's own bundles record none (the
+default host needs no name).
+
+Modules a plugin generates (``corehost_register_modules``) are recorded
+apart, under ``generated``: their classes are made at run time, so their
+targets cannot be imported. The registry lists them without running the
+hook, and runs it when one is looked up or checked.
 """
 
 from __future__ import annotations
