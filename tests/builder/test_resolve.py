@@ -93,3 +93,17 @@ def test_bad_specs_are_named_in_the_users_words(builder: Builder, tmp_path: Path
     for result in (missing, nothing, twice):
         assert "Traceback" not in result.stderr
     assert not (tmp_path / "v").exists()
+
+
+def test_a_dependency_nobody_publishes_is_blamed_on_the_plugin_that_needs_it(
+    builder: Builder, make_plugin: MakePlugin, tmp_path: Path
+) -> None:
+    """A plugin outside the clone that depends on corehost-greet, which is on no index."""
+    plugin = make_plugin("fx-needs-greet", dependencies=("corehost>=0.1,<0.2", "corehost-greet>=0.1,<0.2"))
+    result = builder.build("--with", plugin, "--venv", tmp_path / "venv", "-q")
+    assert result.returncode == 1, result.stderr
+    head = result.stderr.splitlines()[0]
+    assert "no distribution named corehost-greet could be found" in head
+    assert f"but plugin fx-needs-greet 1.0 (--with {plugin}) requires corehost-greet>=0.1,<0.2." in head
+    assert "give its project folder or wheel with --with PATH" in head
+    assert "--offline" not in head, "--offline was not given"

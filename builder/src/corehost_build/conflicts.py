@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
-_SPEC = r"(?:(?:==|>=|<=|!=|~=|<|>)[^\s,]+)"
+# A version never ends in ".", so a sentence's full stop is not taken into the range.
+_SPEC = r"(?:(?:==|>=|<=|!=|~=|<|>)[^\s,]*[^\s,.])"
 _DEPENDS = re.compile(
     rf"(?:all versions of |only )?(?P<who>{_NAME})(?P<wv>{_SPEC})? depends? on "
     rf"(?P<dep>{_NAME})(?P<ds>{_SPEC}(?:,{_SPEC})*)?"
 )
 _NOT_FOUND = re.compile(rf"(?P<name>{_NAME}) was not found in the (?P<where>[\w ]+?)(?: and|,|\.|$)")
 _NO_VERSION = re.compile(rf"there is no version of (?P<name>{_NAME})(?P<spec>{_SPEC}(?:,{_SPEC})*)")
+_ONLY = re.compile(rf"only (?P<name>{_NAME})(?P<spec>{_SPEC}) is available")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,12 @@ def _who(name: str, parties: dict[str, Party]) -> str:
     return party.describe() if party else name
 
 
-def explain(text: str, parties: dict[str, Party]) -> tuple[str, list[Collision]]:
-    """One paragraph naming the inputs, packages and ranges that collide, then uv's words."""
+def explain(text: str, parties: dict[str, Party], *, offline: bool = False) -> tuple[str, list[Collision]]:
+    """One paragraph naming the inputs, packages and ranges that collide, then uv's words.
+
+    ``offline`` says whether uv was kept off the network: only then is
+    going online a fix worth suggesting.
+    """
     found = collisions(text, parties)
     detail = "\n".join("  " + line for line in text.strip().splitlines())
     if found:
@@ -101,25 +107,53 @@ def explain(text: str, parties: dict[str, Party]) -> tuple[str, list[Collision]]
             "swap a dependency for a fixed fork with --replace NAME=PATH, or leave one plugin out."
         )
         return f"{head}\nuv's explanation:\n{detail}", found
-    missing = _NOT_FOUND.search(" ".join(text.split()))
+    flat = " ".join(text.split())
+    missing = _NOT_FOUND.search(flat)
     if missing:
         name = canonicalize_name(missing["name"])
+        cached = (
+            " With --offline uv reads only its cache: build once without --offline if it was never downloaded."
+            if offline
+            else ""
+        )
         return (
             f"no distribution named {name} could be found (uv looked in the {missing['where']}), but "
-            f"{_who(name, parties)} needs it. Check the spelling, add the folder holding its wheel with "
-            f"--find-links DIR, or drop --offline if it was never downloaded.\nuv's explanation:\n{detail}",
+            f"{_needers(name, text, parties)}. Check the spelling; if {name} is a plugin or project that is not "
+            "published on an index, give its project folder or wheel with --with PATH, or the folder holding its "
+            f"wheel with --find-links DIR.{cached}\nuv's explanation:\n{detail}",
             [],
         )
-    no_version = _NO_VERSION.search(" ".join(text.split()))
+    no_version = _NO_VERSION.search(flat)
     if no_version:
         name = canonicalize_name(no_version["name"])
         return (
-            f"no release of {name} matches {no_version['spec']}, which {_who(name, parties)} asks for. "
+            f"no release of {name} matches {no_version['spec']}, but {_needers(name, text, parties)}. "
             f"Pick a version that exists.\nuv's explanation:\n{detail}",
             [],
         )
+    wanted = {dep: spec for _, dep, spec in _facts(text)}
+    for only in _ONLY.finditer(flat):
+        name = canonicalize_name(only["name"])
+        if name in wanted:
+            return (
+                f"no release of {name} matches {wanted[name]} (only {name}{only['spec']} is available), but "
+                f"{_needers(name, text, parties)}. Change that range, or make a release that matches it available "
+                f"with --find-links DIR.\nuv's explanation:\n{detail}",
+                [],
+            )
     return (
         "resolving the host and plugins failed; uv's explanation below names the package at fault. "
         f"Fix that input's name or version range and build again.\n{detail}",
         [],
     )
+
+
+def _needers(name: str, text: str, parties: dict[str, Party]) -> str:
+    """Who needs ``name``, in the user's words: the inputs that depend on it, or the input that names it."""
+    needs = sorted({(who, spec) for who, dep, spec in _facts(text) if dep == name})
+    if needs:
+        return "; ".join(
+            f"{_who(who, parties)} requires {name}{' ' if spec.startswith('(') else ''}{spec}" for who, spec in needs
+        )
+    party = parties.get(name)
+    return f"{party.describe()} asks for it" if party else "the build asks for it"

@@ -110,6 +110,6 @@ def compile_lock(
         args += ["--python-platform", python_platform]
     result = run_uv(args, cwd=workdir)
     if result.returncode != 0:
-        message, found = explain(result.stderr, {p.name: p.party() for p in pinned})
+        message, found = explain(result.stderr, {p.name: p.party() for p in pinned}, offline=offline)
         raise ResolutionError(message, found)
     return lock
