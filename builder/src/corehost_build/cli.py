@@ -193,7 +193,12 @@ def wheels_command(paths: tuple[str, ...], output: str, no_host: bool, offline: 
     """Build project folders (and copy wheels) into DIR, for pip's and the builder's --find-links.
 
     corehost and its plugins are not on a public index; a wheelhouse lets a plugin outside
-    this repository install and bundle them. Example: corehost-build wheels ./plugins/* -o wheelhouse/
+    this repository install and bundle them. The corehost this builder runs with is added.
+    Required: at least one PATH, and --output DIR.
+
+    \b
+    Example:
+      corehost-build wheels ./plugins/* -o wheelhouse/
     """
     from corehost_build.wheelhouse import build_wheelhouse
 
