@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.builder.conftest import Builder
-from tests.conftest import Venv, clean_env, uv
+from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 
 
 def wheel_names(folder: Path) -> list[str]:
@@ -55,3 +56,23 @@ def test_a_bad_path_is_named_and_nothing_is_written(builder: Builder, tmp_path: 
     assert into_file.returncode == 1 and "that is a file, not a folder" in into_file.stderr
     no_output = builder.run("wheels", "./plugins/greet")
     assert no_output.returncode == 2 and "Missing option '--output'" in no_output.stderr
+
+
+def test_a_corehost_that_cannot_be_copied_is_named_not_guessed(wheelhouse: Wheelhouse, tmp_path: Path) -> None:
+    """corehost installed from a wheel that is gone since: the wheelhouse is made without it, and says so."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    host_wheel = shutil.copy2(wheelhouse.wheel("corehost"), gone)
+    venv = Venv(tmp_path / "venv")
+    subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(venv.path)], check=True, env=clean_env())
+    venv.install(wheelhouse.wheel("corehost-build"), host_wheel)
+    shutil.rmtree(gone)
+    out = tmp_path / "wheelhouse"
+    result = venv.run("corehost-build", "wheels", ROOT / "plugins" / "greeter-zh", "-o", out,
+                      env={"COREHOST_BUILD_CACHE": str(tmp_path / "cache")})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert wheel_names(out) == ["corehost_greeter_zh-0.1.0-py3-none-any.whl"]
+    assert (
+        "corehost-build: the corehost this builder runs with was installed from an index or from a wheel that is "
+        "gone, so it is not in the wheelhouse; pass its project folder or wheel as one more PATH\n"
+    ) in result.stderr
