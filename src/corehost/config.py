@@ -2,7 +2,8 @@
 
 ``{"apps": {"<app id>": {...app config...}}}``. The file format is chosen by
 the file's suffix (``.json``, ``.toml``); any other suffix is tried as JSON,
-then TOML. Every problem is a :class:`~corehost.errors.ConfigError` naming
+then TOML, except YAML's, which is refused by name rather than reported as
+bad TOML. Every problem is a :class:`~corehost.errors.ConfigError` naming
 the file and the place in it.
 """
 
@@ -14,9 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from corehost.errors import ConfigError, did_you_mean
+from corehost.errors import ConfigError, config_errors, did_you_mean
 
 TOP_LEVEL = ("apps",)
+#: What a user is told the loader reads, in every message about a format.
+FORMATS = "corehost reads JSON and TOML configs, chosen by the file's extension (.json, .toml)"
 
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -31,6 +34,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise ConfigError(str(p), f"the config file is not valid UTF-8 (byte {exc.start}); save it as UTF-8") from None
     suffix = p.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        raise ConfigError(str(p), f"YAML is not read; {FORMATS}. Save the config as .json or .toml.")
     fmt = "toml" if suffix == ".toml" else "json" if suffix == ".json" else None
     return parse_config(text, fmt, source=str(p))
 
@@ -43,7 +48,15 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
         try:
             json.loads(text)
         except json.JSONDecodeError:
-            return parse_config(text, "toml", source)
+            try:
+                return parse_config(text, "toml", source)
+            except ConfigError as exc:
+                if not exc.detail.startswith("invalid TOML"):
+                    raise
+                # Neither format fits: say both were tried, not just that it is bad TOML.
+                raise ConfigError(
+                    source, f"not a JSON or TOML config: {exc.detail} ({FORMATS}; other names are tried as both)"
+                ) from None
         except RecursionError:
             # JSON nested past the parser's limit: say so, rather than blame its TOML syntax.
             pass
@@ -67,22 +80,34 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
 
 
 def check_shape(doc: Any, source: str = "<config>") -> dict[str, Any]:
-    """Check the top level: an object whose only key is ``apps``, an object."""
+    """Check the top level: an object whose only key is ``apps``, an object of objects.
+
+    Every wrong key is reported at once, like the fields of a module.
+    """
     if not isinstance(doc, Mapping):
         raise ConfigError(source, f"the config must be an object with an 'apps' key, not {type(doc).__name__}")
+    errors: list[ConfigError] = []
     for key in doc:
         if key not in TOP_LEVEL:
             # An empty key still needs a visible place in the message, so it is shown quoted.
-            raise ConfigError(
-                str(key) or repr(key),
-                f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'",
+            errors.append(
+                ConfigError(
+                    str(key) or repr(key),
+                    f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'",
+                )
             )
     apps = doc.get("apps", {})
     if not isinstance(apps, Mapping):
-        raise ConfigError("apps", f"expected an object mapping app IDs to their config, got {type(apps).__name__}")
+        errors.append(
+            ConfigError("apps", f"expected an object mapping app IDs to their config, got {type(apps).__name__}")
+        )
+        apps = {}
     for app_id, app_config in apps.items():
         if not isinstance(app_config, Mapping):
-            raise ConfigError(
-                f"apps.{app_id}", f"expected an object (the app's config), got {type(app_config).__name__}"
+            errors.append(
+                ConfigError(f"apps.{app_id}", f"expected an object (the app's config), got {type(app_config).__name__}")
             )
+    error = config_errors(errors)
+    if error is not None:
+        raise error
     return dict(doc)

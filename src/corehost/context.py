@@ -9,15 +9,15 @@ module sits, so every error names a config path.
 
 from __future__ import annotations
 
-import difflib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from corehost import ids
 from corehost.decode import build, join_path
-from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError
+from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError, closest, config_errors
 from corehost.registry import ModuleInfo, Registry
 
 if TYPE_CHECKING:
@@ -91,27 +91,68 @@ class Context:
         ``value`` is one object naming its module with ``inline_key``
         (``{"module": "en", "punctuation": "!"}``), a list of such objects, or
         a map from module name to that module's config. Returns an instance,
-        a list, or a dict accordingly.
+        a list, or a dict accordingly. A name may also be the module's full
+        ID (``"greeters.en"``) when its namespace is ``namespace``.
+
+        Of a list or a map, every module is loaded even after one has a
+        config error, so that all of them are reported at once.
         """
         path = self._path_of(value, field)
         if isinstance(value, list):
-            return [self._load_inline(v, namespace, inline_key, join_path(path, i)) for i, v in enumerate(value)]
+            return self._load_all(
+                partial(self._load_inline, v, namespace, inline_key, join_path(path, i)) for i, v in enumerate(value)
+            )
         if isinstance(value, Mapping):
             if inline_key in value:
                 return self._load_inline(value, namespace, inline_key, path)
-            return {
-                name: self.load(
-                    ids.join(namespace, str(name)),
-                    self._object(cfg, join_path(path, str(name))),
-                    join_path(path, str(name)),
-                )
+            loaded = self._load_all(
+                partial(self._load_named, namespace, str(name), cfg, join_path(path, str(name)))
                 for name, cfg in value.items()
-            }
+            )
+            return dict(zip(value, loaded, strict=True))
         raise ConfigError(
             path,
             f"expected a module object (with {inline_key!r}), a list of them or a map "
             f"of module name to config, got {type(value).__name__}",
         )
+
+    def _load_all(self, loaders: Iterable[Callable[[], Any]]) -> list[Any]:
+        """Run every loader; raise all their config errors together at the end."""
+        results: list[Any] = []
+        errors: list[ConfigError] = []
+        for load in loaders:
+            try:
+                results.append(load())
+            except ConfigError as exc:
+                errors.append(exc)
+        error = config_errors(errors)
+        if error is not None:
+            raise error
+        return results
+
+    def _load_named(self, namespace: str, name: str, config: Any, path: str) -> Any:
+        return self.load(self._module_id(namespace, name, path), self._object(config, path), path)
+
+    def _module_id(self, namespace: str, name: str, path: str) -> str:
+        """The ID of module ``name`` of ``namespace``; ``name`` may be that full ID already."""
+        if not namespace or "." not in name or ids.id_problem(name):
+            return ids.join(namespace, name)
+        if name.startswith(f"{namespace}."):
+            return name
+        raise ConfigError(
+            path,
+            f"{name!r} names a module of namespace {ids.namespace_of(name)!r}, but this takes a module of "
+            f"namespace {namespace!r}: give its name (one of: {self._choices(namespace)}) "
+            f"or its full ID ('{namespace}.NAME')",
+        )
+
+    def _choices(self, namespace: str) -> str:
+        """The names of ``namespace``'s modules, for an error: generated ones included."""
+        generate, self.registry.generate = self.registry.generate, None
+        if generate is not None:
+            # Only an error gets here, so importing the plugins that generate modules is worth it.
+            generate()
+        return ", ".join(m.short_name for m in self.registry.in_namespace(namespace)) or "none installed"
 
     def _object(self, value: Any, path: str) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
@@ -123,15 +164,15 @@ class Context:
         name = value.get(inline_key)
         key_path = join_path(path, inline_key)
         if not isinstance(name, str):
-            choices = ", ".join(m.short_name for m in self.registry.in_namespace(namespace)) or "none installed"
-            typo = difflib.get_close_matches(inline_key, [str(k) for k in value], n=1, cutoff=0.6)
-            hint = f" (is {typo[0]!r} a typo of it?)" if typo else ""
+            choices = self._choices(namespace)
+            typo = closest(inline_key, [str(k) for k in value])
+            hint = f" (is {typo!r} a typo of it?)" if typo is not None else ""
             what = f"is missing{hint}" if name is None else f"must be a string, got {type(name).__name__}"
             raise ConfigError(
                 key_path, f"{inline_key!r} {what}; name a module of namespace {namespace!r} (one of: {choices})"
             )
         config = {k: v for k, v in value.items() if k != inline_key}
-        return self.load(ids.join(namespace, name), config, path, id_path=key_path)
+        return self.load(self._module_id(namespace, name, key_path), config, path, id_path=key_path)
 
     def load(self, module_id: str, config: Mapping[str, Any], path: str, *, id_path: str | None = None) -> Any:
         """Build one module by ID and run ``provision`` and ``validate`` on it."""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from corehost.errors import ConfigError, did_you_mean
+from corehost.errors import ConfigError, closest, config_errors
 
 _MISSING = inspect.Parameter.empty
 
@@ -85,26 +85,48 @@ def _hints(obj: Any) -> dict[str, Any]:
 
 
 def build(factory: Callable[..., Any], config: Mapping[str, Any], path: str, module_id: str) -> Any:
-    """Build a module instance from ``config``, checking every field."""
+    """Build a module instance from ``config``, checking every field.
+
+    Every wrong field is reported at once (a :class:`ConfigErrors` when
+    there are several), so that one run shows all there is to fix.
+    """
     spec = fields_of(factory)
     values: dict[str, Any] = {}
+    errors: list[ConfigError] = []
+    #: Fields offered for a misspelt key: one mistake, so they are not also reported missing.
+    suggested: set[str] = set()
     for key, value in config.items():
         field = spec.fields.get(key)
         if field is None:
             if spec.extra:
                 values[key] = value
                 continue
-            raise ConfigError(
-                join_path(path, key),
-                f"module {module_id} has no field {key!r}{did_you_mean(key, spec.fields)}. "
-                f"Its fields are: {', '.join(spec.fields) or '(none)'}.",
+            near = closest(key, spec.fields)
+            hint = f" (did you mean {near!r}?)" if near is not None else ""
+            suggested.add(near or "")
+            errors.append(
+                ConfigError(
+                    join_path(path, key),
+                    f"module {module_id} has no field {key!r}{hint}. "
+                    f"Its fields are: {', '.join(spec.fields) or '(none)'}.",
+                )
             )
-        values[key] = check_value(value, field.annotation, join_path(path, key))
-    missing = [f.name for f in spec.fields.values() if f.required and f.name not in values]
+            continue
+        try:
+            values[key] = check_value(value, field.annotation, join_path(path, key))
+        except ConfigError as exc:
+            errors.append(exc)
+    # A field given with a wrong value, or misspelt, is not also reported as missing.
+    missing = [f.name for f in spec.fields.values() if f.required and f.name not in config and f.name not in suggested]
     if missing:
-        raise ConfigError(
-            path, f"module {module_id} needs field(s) {', '.join(map(repr, missing))}; add them to its config."
+        errors.append(
+            ConfigError(
+                path, f"module {module_id} needs field(s) {', '.join(map(repr, missing))}; add them to its config."
+            )
         )
+    error = config_errors(errors)
+    if error is not None:
+        raise error
     if spec.by_call:
         return factory(**values)
     instance = factory()

@@ -57,6 +57,34 @@ class ConfigError(CorehostError):
         return ConfigError(f"{file}: {self.path}" if self.path else file, self.detail)
 
 
+class ConfigErrors(ConfigError):
+    """Several config errors found in one pass, each with its own path.
+
+    A user fixing a config should see every wrong field at once, as the
+    interface guards list every problem, not one per run.
+    """
+
+    def __init__(self, errors: Iterable[ConfigError]) -> None:
+        self.errors = list(errors)
+        self.path = self.errors[0].path
+        self.detail = "\n".join([f"{len(self.errors)} errors in the config:", *(f"  - {e}" for e in self.errors)])
+        CorehostError.__init__(self, self.detail)
+
+    def in_file(self, file: str) -> ConfigError:
+        return ConfigErrors(e.in_file(file) for e in self.errors)
+
+
+def config_errors(errors: Iterable[ConfigError]) -> ConfigError | None:
+    """One error for all of ``errors``: ``None``, the only one, or a :class:`ConfigErrors`.
+
+    Nested groups are flattened, so that each line names one field.
+    """
+    flat = [leaf for e in errors for leaf in (e.errors if isinstance(e, ConfigErrors) else [e])]
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else ConfigErrors(flat)
+
+
 class PluginLoadError(CorehostError):
     """A plugin's code could not be imported or registered."""
 
@@ -96,9 +124,32 @@ class GuardError(CorehostError):
         super().__init__("\n".join(lines))
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """A ``" (did you mean 'x'?)"`` suffix, or ``""`` when nothing is close."""
+#: How alike (difflib's ratio) a word and a suggestion must be: 0.7 still
+#: catches one wrong, missing or extra letter in a word of four or more.
+SIMILARITY = 0.7
+
+
+def similarity(word: str, candidate: str) -> float:
+    """How alike two names are, from 0 to 1, not counting the dotted labels they share in front.
+
+    ``greeters.pirate`` and ``greeters.fr`` share only their namespace:
+    counted whole they looked alike (0.77), and 'fr' was offered for 'pirate'.
+    """
     import difflib
 
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    while "." in word and "." in candidate and word.split(".", 1)[0] == candidate.split(".", 1)[0]:
+        word, candidate = word.split(".", 1)[1], candidate.split(".", 1)[1]
+    return difflib.SequenceMatcher(None, word, candidate).ratio()
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate most like ``word``, or ``None`` when none is alike enough to suggest."""
+    scored = [(similarity(word, c), c) for c in candidates if c != word]
+    best = max(scored, key=lambda sc: sc[0], default=None)
+    return best[1] if best is not None and best[0] >= SIMILARITY else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A ``" (did you mean 'x'?)"`` suffix, or ``""`` when nothing is close."""
+    match = closest(word, candidates)
+    return f" (did you mean {match!r}?)" if match is not None else ""

@@ -19,7 +19,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from corehost.discovery import environment_registry
-from corehost.errors import CleanupErrors, CorehostError, GuardError, LifecycleError
+from corehost.errors import CleanupErrors, ConfigError, CorehostError, GuardError, LifecycleError, config_errors
 from corehost.hooks import HostHooks
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.plugins import Plugins
@@ -136,9 +136,17 @@ class Host:
 
         ctx = Context(self.registry, config, hooks=self.hooks)
         apps: dict[str, Any] = {}
+        errors: list[ConfigError] = []
         try:
             for app_id, app_config in config.get("apps", {}).items():
-                apps[app_id] = ctx.load(app_id, app_config, f"apps.{app_id}")
+                # Go on past a config error, so that every app's errors are reported at once.
+                try:
+                    apps[app_id] = ctx.load(app_id, app_config, f"apps.{app_id}")
+                except ConfigError as exc:
+                    errors.append(exc)
+            error = config_errors(errors)
+            if error is not None:
+                raise error
             if on_ready is not None:
                 on_ready(ctx)
         except BaseException:

@@ -125,6 +125,39 @@ def test_other_suffixes_are_tried_as_json_then_toml(tmp_path: Path) -> None:
     assert load_config(conf)["apps"]["greet"]["once"] is True
 
 
+@pytest.mark.parametrize("name", ["greet.yaml", "greet.YML"])
+def test_a_yaml_file_is_refused_by_name_not_as_bad_toml(tmp_path: Path, name: str) -> None:
+    config = tmp_path / name
+    config.write_text("apps:\n  greet:\n    names: [Bob]\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert str(info.value) == (
+        f"{config}: YAML is not read; corehost reads JSON and TOML configs, chosen by the file's extension "
+        "(.json, .toml). Save the config as .json or .toml."
+    )
+
+
+def test_another_suffix_that_is_neither_format_says_both_were_tried(tmp_path: Path) -> None:
+    config = tmp_path / "greet.conf"
+    config.write_text("apps:\n  greet: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert str(info.value) == (
+        f"{config}: not a JSON or TOML config: invalid TOML: Expected '=' after a key in a key/value pair "
+        "(at line 1, column 5) (corehost reads JSON and TOML configs, chosen by the file's extension "
+        "(.json, .toml); other names are tried as both)"
+    )
+
+
+def test_every_top_level_error_at_once() -> None:
+    assert parse_error('{"app": {}, "apps": {"greet": [], "x": 1}}') == (
+        "3 errors in the config:\n"
+        "  - app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps'\n"
+        "  - apps.greet: expected an object (the app's config), got list\n"
+        "  - apps.x: expected an object (the app's config), got int"
+    )
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path / "nope.json")
@@ -263,3 +296,68 @@ def test_demo_config_with_modules_from_three_distributions(venv: Venv) -> None:
         "« Bonjour, Bob ! »",
         "« Bonjour, Alice ! »",
     ]
+
+
+def test_every_field_error_of_a_config_at_once(venv: Venv, tmp_path: Path) -> None:
+    """App fields, guest module fields and a second app: one run names every one, each with its path."""
+    config = write(
+        tmp_path,
+        "c.toml",
+        """
+[apps.greet]
+names = 3
+onse = true
+greeters = [{module = "en", punctuaton = "!"}, {module = "zh", punctuation = 1}]
+
+[apps.greeet]
+""",
+    )
+    result = venv.corehost("validate", "-c", config)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "corehost: error: 3 errors in the config:\n"
+        f"  - {config}: apps.greet.names: expected list[str], got 3 (int)\n"
+        f"  - {config}: apps.greet.onse: module greet has no field 'onse' (did you mean 'once'?). "
+        "Its fields are: greeters, names, filters, once.\n"
+        f"  - {config}: apps.greeet: unknown app 'greeet' (did you mean 'greet'?). Known apps: greet. "
+        "Install the plugin that provides it, or fix the name.\n"
+    )
+    # With the app's own fields right, the errors of its guest modules are all reported too.
+    config.write_text(config.read_text().replace("names = 3\nonse = true\n", ""))
+    result = venv.corehost("run", "-c", config)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "corehost: error: 3 errors in the config:\n"
+        f"  - {config}: apps.greet.greeters[0].punctuaton: module greeters.en has no field 'punctuaton' "
+        "(did you mean 'punctuation'?). Its fields are: punctuation.\n"
+        f"  - {config}: apps.greet.greeters[1].punctuation: expected str, got 1 (int)\n"
+        f"  - {config}: apps.greeet: unknown app 'greeet' (did you mean 'greet'?). Known apps: greet. "
+        "Install the plugin that provides it, or fix the name.\n"
+    )
+
+
+def test_a_module_named_by_its_full_id(venv: Venv, tmp_path: Path) -> None:
+    text = GREET_TOML.replace('module = "zh"', 'module = "greeters.zh"')
+    result = venv.corehost("run", "-c", write(tmp_path, "c.toml", text), check=True)
+    assert result.stdout == "Hello, Bob!\n你好, Bob!\n"
+
+
+def test_a_full_id_of_another_namespace_is_refused(venv: Venv, tmp_path: Path) -> None:
+    text = GREET_TOML.replace('module = "zh"', 'module = "greet.filters.upper"')
+    result = venv.corehost("run", "-c", write(tmp_path, "c.toml", text))
+    assert_one_paragraph_error(
+        result,
+        "apps.greet.greeters[1].module: 'greet.filters.upper' names a module of namespace 'greet.filters', "
+        "but this takes a module of namespace 'greeters': give its name (one of: de, en, es, fr, zh) "
+        "or its full ID ('greeters.NAME')",
+    )
+
+
+def test_a_yaml_config_through_the_cli(venv: Venv, tmp_path: Path) -> None:
+    config = write(tmp_path, "greet.yaml", "apps:\n  greet: {}\n")
+    assert_one_paragraph_error(
+        venv.corehost("run", "-c", config),
+        "YAML is not read; corehost reads JSON and TOML configs, chosen by the file's extension (.json, .toml). "
+        "Save the config as .json or .toml.",
+    )

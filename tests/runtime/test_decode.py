@@ -15,6 +15,7 @@ import pytest
 
 from corehost import ConfigError, Context, LifecycleError, Registry
 from corehost.decode import build, check_value
+from corehost.errors import ConfigErrors, closest
 
 # --- check_value: one value against one annotation --------------------------------
 
@@ -376,4 +377,76 @@ def test_construction_failure_names_module_and_path() -> None:
         Context(r).load("greet", {"greeters": [{"module": "broken", "size": 9}]}, "apps.greet")
     assert str(info.value) == (
         "module greeters.broken at apps.greet.greeters[0] failed in construction: ValueError: size 9 is too big"
+    )
+
+
+def test_every_field_error_of_a_module_at_once() -> None:
+    err = config_error({"greeters": [{"module": "en", "punctuaton": "!"}, {"module": "zh", "punctuation": 3}]})
+    assert str(err) == (
+        "2 errors in the config:\n"
+        "  - apps.greet.greeters[0].punctuaton: module greeters.en has no field 'punctuaton' "
+        "(did you mean 'punctuation'?). Its fields are: punctuation.\n"
+        "  - apps.greet.greeters[1].punctuation: expected str, got 3 (int)"
+    )
+    assert isinstance(err, ConfigErrors)
+    assert [e.path for e in err.errors] == ["apps.greet.greeters[0].punctuaton", "apps.greet.greeters[1].punctuation"]
+
+
+def test_a_wrong_field_is_not_also_reported_missing() -> None:
+    @dataclass
+    class Needs:
+        size: int
+
+    with pytest.raises(ConfigError) as info:
+        build(Needs, {"size": "9", "colour": 1}, "apps.x", "x")
+    assert str(info.value) == (
+        "2 errors in the config:\n"
+        "  - apps.x.size: expected int, got '9' (str)\n"
+        "  - apps.x.colour: module x has no field 'colour'. Its fields are: size."
+    )
+
+
+@pytest.mark.parametrize(
+    "greeters",
+    [[{"module": "greeters.zh"}], {"greeters.zh": {}}, {"module": "greeters.zh"}],
+    ids=["list", "map", "single"],
+)
+def test_a_guest_module_named_by_its_full_id(greeters: Any) -> None:
+    loaded = load({"greeters": greeters}).loaded
+    if isinstance(loaded, dict):
+        loaded = list(loaded.values())
+    if isinstance(loaded, list):
+        (loaded,) = loaded
+    assert isinstance(loaded, Chinese)
+
+
+def test_a_full_id_of_another_namespace_names_both() -> None:
+    err = config_error({"greeters": {"shouters.en": {}}})
+    assert str(err) == (
+        "apps.greet.greeters.shouters.en: 'shouters.en' names a module of namespace 'shouters', but this takes "
+        "a module of namespace 'greeters': give its name (one of: en, zh) or its full ID ('greeters.NAME')"
+    )
+
+
+def test_no_suggestion_that_shares_nothing_with_the_word() -> None:
+    err = config_error({"greeters": [{"module": "pirate"}]})
+    assert str(err) == (
+        "apps.greet.greeters[0].module: unknown module 'greeters.pirate'. Known modules in namespace 'greeters': "
+        "en, zh. Install the plugin that provides it, or fix the name."
+    )
+    assert closest("pirate", ["fr", "en", "zh"]) is None
+    assert closest("greeters.pirate", ["greeters.fr", "greet.filters.upper"]) is None
+    for typo, word in [("onse", "once"), ("punctuaton", "punctuation"), ("app", "apps"), ("greeterz", "greeters")]:
+        assert closest(typo, [word, "pirate"]) == word
+
+
+def test_a_misspelt_required_field_is_one_error_not_two() -> None:
+    @dataclass
+    class Needs:
+        label: str
+
+    with pytest.raises(ConfigError) as info:
+        build(Needs, {"lable": "a"}, "apps.x", "x")
+    assert (
+        str(info.value) == "apps.x.lable: module x has no field 'lable' (did you mean 'label'?). Its fields are: label."
     )
