@@ -13,17 +13,25 @@ builds the group with the built-in commands for a
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from corehost.errors import CorehostError
 from corehost.hostspec import COREHOST, HostSpec
 
+if TYPE_CHECKING:
+    from corehost.errors import UnknownNamespace
+    from corehost.registry import Registry
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The exit code of a command stopped by Ctrl-C: 128 + SIGINT, as shells report it.
+_INTERRUPTED = 128 + signal.SIGINT
 
 _HOST_KEY = "corehost.host"
 
@@ -143,20 +151,37 @@ def _config(path: str) -> dict[str, Any]:
     return load_config(path)
 
 
-@click.command()
+@click.command(options_metavar="--config FILE")
 @config_option
-def run(config_path: str) -> None:
-    """Run a config until an app finishes or SIGINT/SIGTERM arrives."""
+def run(config_path: str) -> int:
+    """Run a config until an app finishes or SIGINT/SIGTERM arrives.
+
+    --config is required. Every app is stopped and every module cleaned up
+    before it exits; stopped by Ctrl-C (SIGINT) it exits 130, as an
+    interrupted command does.
+
+    \b
+    Example:
+      corehost run --config examples/greet.toml
+    """
     host = get_host()
     with _naming_file(config_path):
         reason = host.run(_config(config_path))
     click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
+    return _INTERRUPTED if host.stop_signal == signal.SIGINT else 0
 
 
-@click.command()
+@click.command(options_metavar="--config FILE")
 @config_option
 def validate(config_path: str) -> None:
-    """Build, provision and validate a config without starting it."""
+    """Build, provision and validate a config without starting it.
+
+    --config is required. Every error in the config is reported at once.
+
+    \b
+    Example:
+      corehost validate --config examples/greet.toml
+    """
     with _naming_file(config_path):
         get_host().validate(_config(config_path))
     click.echo(f"{config_path}: valid")
@@ -168,15 +193,23 @@ def validate(config_path: str) -> None:
 @click.option("--namespace", "namespace", default=None, help="Only modules directly in this namespace.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_modules(versions: bool, packages: bool, namespace: str | None, as_json: bool) -> None:
-    """List the modules this host has, without importing them."""
+    """List the modules this host has, without importing them.
+
+    No option is required.
+
+    \b
+    Example:
+      corehost list-modules --namespace greeters --packages --versions
+    """
     host = get_host()
     host.list_modules()
     registry = host.registry
-    modules = (
-        registry.in_namespace(namespace)
-        if namespace is not None
-        else sorted(registry.modules.values(), key=lambda m: m.id)
-    )
+    if namespace is None:
+        modules = sorted(registry.modules.values(), key=lambda m: m.id)
+    else:
+        modules = registry.in_namespace(namespace)
+        if not modules and namespace not in registry.namespaces:
+            raise _unknown_namespace(registry, namespace)
     if as_json:
         _echo_json(
             [
@@ -201,10 +234,34 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
         click.echo("  ".join(cols))
 
 
+def _unknown_namespace(registry: Registry, namespace: str) -> UnknownNamespace:
+    """The error for ``--namespace`` naming no namespace: a typo, or one the allow/block lists leave out."""
+    from corehost.errors import UnknownNamespace, did_you_mean
+    from corehost.registry import NamespaceInfo
+
+    for entry, why in registry.excluded:
+        if isinstance(entry, NamespaceInfo) and entry.name == namespace:
+            return UnknownNamespace(
+                f"namespace {namespace!r} is installed (distribution {entry.distribution}) but {why}."
+            )
+    known = sorted({*registry.namespaces, *(m.namespace for m in registry.modules.values())} - {""})
+    return UnknownNamespace(
+        f"unknown namespace {namespace!r}{did_you_mean(namespace, known)}. "
+        f"Namespaces: {', '.join(known) or 'none installed'} (and '' for apps)."
+    )
+
+
 @click.command("build-info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def build_info(as_json: bool) -> None:
-    """Show corehost, Python, and every plugin distribution with its version."""
+    """Show corehost, Python, and every plugin distribution with its version.
+
+    No option is required.
+
+    \b
+    Example:
+      corehost build-info --json
+    """
     from corehost.buildinfo import build_info as collect
     from corehost.buildinfo import render_text
 
@@ -220,7 +277,14 @@ def build_info(as_json: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json: bool) -> None:
-    """Run the interface guards over every installed plugin."""
+    """Run the interface guards over every installed plugin.
+
+    No option is required; it exits 1 when a guard finds an error.
+
+    \b
+    Example:
+      corehost check
+    """
     from corehost.guards import check as run_guards
     from corehost.guards import errors
 
@@ -237,13 +301,26 @@ def check(as_json: bool) -> None:
 
 @click.group()
 def cache() -> None:
-    """Show or clean the cache that bundles with compiled code unpack into."""
+    """Show or clean the cache that bundles with compiled code unpack into.
+
+    \b
+    Examples:
+      corehost cache list
+      corehost cache clean
+    """
 
 
 @cache.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def cache_list(as_json: bool) -> None:
-    """List unpacked bundles, their size, and which one is running."""
+    """List unpacked bundles, their size, and which one is running.
+
+    No option is required.
+
+    \b
+    Example:
+      corehost cache list
+    """
     from corehost.bundle import cache_entries, cache_root
 
     entries = cache_entries()
@@ -251,6 +328,8 @@ def cache_list(as_json: bool) -> None:
         _echo_json(entries)
         return
     click.echo(f"cache: {cache_root()}")
+    if not entries:
+        click.echo("  empty: nothing is unpacked (only a bundle with compiled code unpacks itself here)")
     for e in entries:
         flags = " (current)" if e["current"] else " (partial)" if e["partial"] else ""
         click.echo(f"  {e['id']}  {e['bytes'] / 1e6:.1f} MB{flags}")
@@ -259,7 +338,14 @@ def cache_list(as_json: bool) -> None:
 @cache.command("clean")
 @click.option("--all", "everything", is_flag=True, help="Also remove the running bundle's directory.")
 def cache_clean(everything: bool) -> None:
-    """Remove unpacked bundles other than the running one."""
+    """Remove unpacked bundles other than the running one.
+
+    No option is required.
+
+    \b
+    Example:
+      corehost cache clean --all
+    """
     from corehost.bundle import clean_cache
 
     removed = clean_cache(keep_current=not everything)
@@ -270,8 +356,20 @@ def cache_clean(everything: bool) -> None:
 
 @click.command()
 def version() -> None:
-    """Print the host's version."""
+    """Print the host's version (the same as --version).
+
+    \b
+    Example:
+      corehost version
+    """
     click.echo(spec_of().version())
+
+
+def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--version``: what ``version`` prints, before any command is looked for."""
+    if value and not ctx.resilient_parsing:
+        click.echo(spec_of(ctx).version())
+        ctx.exit()
 
 
 #: The commands every host has.
@@ -293,10 +391,24 @@ def make_cli(spec: HostSpec = COREHOST) -> HostGroup:
         callback=root,
         spec=spec,
         help=spec.description or f"{spec.name}: a plugin host built on corehost.",
+        epilog=(
+            "\b\nExamples:\n"
+            f"  {spec.name} list-modules --packages\n"
+            f"  {spec.name} run --config CONFIG.toml\n"
+            f"  {spec.name} COMMAND --help    (each command's options, and an example)"
+        ),
         context_settings={"help_option_names": ["-h", "--help"]},
         params=[
             click.Option(["--debug"], is_flag=True, help="Show tracebacks for errors."),
             click.Option(["--strict"], is_flag=True, help="A plugin that fails to load is an error, not a warning."),
+            click.Option(
+                ["--version"],
+                is_flag=True,
+                expose_value=False,
+                is_eager=True,
+                callback=_print_version,
+                help="Print the host's version and exit.",
+            ),
         ],
     )
     for command in BUILTIN_COMMANDS:
@@ -324,7 +436,11 @@ def main(args: Sequence[str] | None = None, *, spec: HostSpec = COREHOST) -> int
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns a KeyboardInterrupt (Ctrl-C outside a run's own handling) into Abort.
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo(f"{name}: interrupted", err=True)
+            return _INTERRUPTED
         click.echo(f"{name}: aborted", err=True)
         return 1
     except CorehostError as exc:
@@ -337,7 +453,7 @@ def main(args: Sequence[str] | None = None, *, spec: HostSpec = COREHOST) -> int
         return 128 + exc.signum
     except KeyboardInterrupt:
         click.echo(f"{name}: interrupted", err=True)
-        return 130
+        return _INTERRUPTED
     except Exception as exc:
         if debug:
             _print_traceback()

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from corehost.errors import did_you_mean
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.registry import Entry, ModuleInfo, NamespaceInfo, PluginInfo, Registry
 
@@ -49,24 +51,61 @@ class Selection:
     allow: frozenset[str] | None = None
     block: frozenset[str] = frozenset()
     core: str = CORE_DISTRIBUTION
+    #: The variables the lists came from, named when they leave something out.
+    allow_env: str = COREHOST.allow_env
+    block_env: str = COREHOST.block_env
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, spec: HostSpec = COREHOST) -> Selection:
         env = os.environ if env is None else env
-        return cls(_names(env.get(spec.allow_env)), _names(env.get(spec.block_env)) or frozenset(), spec.distribution)
+        return cls(
+            _names(env.get(spec.allow_env)),
+            _names(env.get(spec.block_env)) or frozenset(),
+            spec.distribution,
+            spec.allow_env,
+            spec.block_env,
+        )
 
-    def admits(self, distribution: str, name: str = "") -> bool:
-        """Whether an entry ``name`` of ``distribution`` may load.
+    def left_out_by(self, distribution: str, name: str = "") -> str | None:
+        """Why an entry ``name`` of ``distribution`` may not load (the variable, and the fix), or ``None``.
 
         The host's own entries always load: blocking them would leave a host
         without its apps' interface.
         """
         keys = {normalize(distribution), normalize(name)} - {""}
         if normalize(distribution) == normalize(self.core):
-            return True
-        if keys & self.block:
-            return False
-        return self.allow is None or bool(keys & self.allow)
+            return None
+        blocked = sorted(keys & self.block)
+        if blocked:
+            return f"{self.block_env} blocks it; take {blocked[0]!r} out of {self.block_env} to use it"
+        if self.allow is not None and not keys & self.allow:
+            return f"{self.allow_env} leaves it out; add {distribution!r} to {self.allow_env}, or unset it, to use it"
+        return None
+
+    def admits(self, distribution: str, name: str = "") -> bool:
+        """Whether an entry ``name`` of ``distribution`` may load."""
+        return self.left_out_by(distribution, name) is None
+
+    def unmatched(self, registry: Registry, where: str) -> list[str]:
+        """A warning for each listed name that matches nothing in ``registry`` (its kept and excluded entries).
+
+        Such a name is nearly always a typo, and silently has no effect.
+        ``where`` says what was searched (``no installed plugin``, ``no plugin in this bundle``).
+        """
+        entries = [*registry.entries(), *(e for e, _ in registry.excluded)]
+        known = {
+            normalize(self.core),
+            *(normalize(e.distribution) for e in entries),
+            *(normalize(e.name) for e in entries),
+        }
+        warnings = []
+        for variable, names in ((self.allow_env, self.allow or frozenset()), (self.block_env, self.block)):
+            for name in sorted(names - known):
+                warnings.append(
+                    f"{variable} names {name!r}, which matches {where}{did_you_mean(name, known)}; "
+                    "the name has no effect"
+                )
+        return warnings
 
 
 def discover(
@@ -85,10 +124,13 @@ def discover(
         kind = by_group[group]
         for ep in everything.select(group=group):
             dist_name, version = _dist_of(ep, versions)
-            if not selection.admits(dist_name, ep.name):
+            entry = kind(ep.name, ep.value, dist_name, version, disable_env=spec.block_env)
+            why = selection.left_out_by(dist_name, ep.name)
+            if why is None:
+                registry.add(entry)
+            else:
                 registry.skipped.add(dist_name)
-                continue
-            registry.add(kind(ep.name, ep.value, dist_name, version, disable_env=spec.block_env))
+                registry.excluded.append((entry, why))
     return registry
 
 
@@ -117,11 +159,19 @@ def environment_registry(selection: Selection | None = None, spec: HostSpec = CO
     selection = Selection.from_env(spec=spec) if selection is None else selection
     frozen = load_frozen(spec)
     if frozen is None:
-        return discover(selection, spec=spec)
-    narrowed = Registry(frozen=True, build=frozen.build, spec=spec)
-    for entry in frozen.entries():
-        if selection.admits(entry.distribution, entry.name):
-            narrowed.add(entry)
-        else:
-            narrowed.skipped.add(entry.distribution)
-    return narrowed
+        registry = discover(selection, spec=spec)
+        where = "no installed plugin"
+    else:
+        registry = Registry(frozen=True, build=frozen.build, spec=spec)
+        where = "no plugin in this bundle"
+        for entry in frozen.entries():
+            why = selection.left_out_by(entry.distribution, entry.name)
+            if why is None:
+                registry.add(entry)
+            else:
+                registry.skipped.add(entry.distribution)
+                registry.excluded.append((entry, why))
+    if selection.allow is not None or selection.block:
+        for warning in selection.unmatched(registry, where):
+            print(f"{spec.name}: warning: {warning}", file=sys.stderr)
+    return registry

@@ -65,6 +65,8 @@ class Host:
         #: Typed hook calls: ``host.hooks.corehost_stopping(reason=...)``, ``host.hooks.call(spec, ...)``.
         self.hooks = HostHooks(self.plugins)
         self._hook_modules_added = False
+        #: The signal that stopped the last :meth:`run` (0 when an app stopped it), for the exit code.
+        self.stop_signal = 0
         # Generated modules are made on the first lookup that needs them, not at start-up:
         # most runs never touch them, and the hook imports the plugins that make them.
         self.registry.generate = self.add_generated_modules
@@ -243,6 +245,8 @@ class Host:
                 pass
             reason = running.ctx.stop_reason
             state.shutting_down = True
+            # Read before shutdown: a signal during it is only noted, and did not stop the run.
+            self.stop_signal = state.signum
             self.shutdown(running, reason)
             return reason
 

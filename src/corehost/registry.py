@@ -138,6 +138,9 @@ class Registry:
     conflicts: list[tuple[Entry, Entry]] = field(default_factory=list)
     #: Distributions skipped by the host's allow and block lists (COREHOST_PLUGINS, ...).
     skipped: set[str] = field(default_factory=set)
+    #: The entries those lists left out, each with why (the variable, and the fix), so that
+    #: asking for one says it is installed but left out rather than unknown.
+    excluded: list[tuple[Entry, str]] = field(default_factory=list)
     #: Whether this registry was frozen by a build (no entry-point scan).
     frozen: bool = False
     #: The build record, for a frozen registry.
@@ -208,12 +211,26 @@ class Registry:
             info = self.modules.get(module_id)
         if info is None or _placeholder(info):
             namespace = ids.namespace_of(module_id)
-            known = ", ".join(m.short_name for m in self.in_namespace(namespace)) or "none installed"
             what = "app" if namespace == ids.APPS else "module"
+            for entry, why in self.excluded:
+                if isinstance(entry, ModuleInfo) and entry.name == module_id:
+                    raise UnknownModule(
+                        f"{what} {module_id!r} is installed (distribution {entry.distribution}) but {why}."
+                    )
+            known = ", ".join(m.short_name for m in self.in_namespace(namespace)) or "none installed"
             where = "Known apps" if namespace == ids.APPS else f"Known modules in namespace {namespace!r}"
+            # Live, a plugin left out may be one that generates it (a build records those, so a
+            # frozen registry knows): such modules are only known once made.
+            left_out = sorted({e.distribution for e, _ in self.excluded})
+            also = (
+                f" Left out by {self.spec.allow_env}/{self.spec.block_env}: {', '.join(left_out)}; "
+                "one of them may provide it."
+                if left_out and not self.frozen
+                else ""
+            )
             raise UnknownModule(
                 f"unknown {what} {module_id!r}{did_you_mean(module_id, self.modules)}. {where}: {known}. "
-                "Install the plugin that provides it, or fix the name."
+                f"Install the plugin that provides it, or fix the name.{also}"
             )
         clash = [b for a, b in self.conflicts if a.name == module_id and isinstance(b, ModuleInfo)]
         if clash:

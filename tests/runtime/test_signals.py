@@ -1,4 +1,4 @@
-"""SIGINT/SIGTERM: a clean stop while running, a clean abort during set-up.
+"""SIGINT/SIGTERM: a clean stop while running, a clean abort during set-up, 130 for Ctrl-C.
 
 ``corehost run`` is started in a real venv, the test waits until the probe
 fixture's event log (or the greet app's output) shows it got where it should,
@@ -93,7 +93,9 @@ def test_signal_stops_a_running_config_cleanly(venv: Venv, tmp_path: Path, signu
         assert proc.poll() is None
         proc.send_signal(signum)
         code, stdout, stderr = finish(proc)
-    assert (code, stdout) == (0, "")
+    # Ctrl-C is reported as an interrupted command (130) after the clean stop; SIGTERM, a
+    # service manager's stop, is a normal end.
+    assert (code, stdout) == (130 if signum == signal.SIGINT else 0, "")
     assert stderr == f"corehost: stopped (signal {signum.name}); {STOPPED}\n"
     assert after(probe.events(), "start probe") == [
         "stop probe",
@@ -186,3 +188,50 @@ def test_signal_during_validate_cleans_up_and_says_so(venv: Venv, tmp_path: Path
         "cleanup probe",
         "cleanup probe.parts.b",
     ]
+
+
+def slow_plugin(site: Path) -> None:
+    """A plugin on ``PYTHONPATH`` (a bare dist-info, found by discovery as pip's are) whose import hangs.
+
+    Its module ``greeters.slow`` writes ``$SLOW_MARKER`` and sleeps when
+    imported: a Ctrl-C there lands in plugin code, outside any handler of
+    corehost's, as it does in a slow import of a real plugin.
+    """
+    (site / "slow_greeter.py").write_text(
+        "import os, pathlib, time\n"
+        "pathlib.Path(os.environ['SLOW_MARKER']).touch()\n"
+        "time.sleep(60)\n"
+        "class Slow:\n"
+        "    def greet(self, name: str) -> str:\n"
+        "        return name\n"
+    )
+    info = site / "slow_greeter-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: slow-greeter\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[corehost.modules]\ngreeters.slow = slow_greeter:Slow\n")
+
+
+def test_ctrl_c_in_a_command_exits_130(venv: Venv, tmp_path: Path) -> None:
+    slow_plugin(tmp_path)
+    marker = tmp_path / "imported"
+    proc = subprocess.Popen(
+        [str(venv.bin("corehost")), "greet", "Bob", "--lang", "slow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env({"PYTHONPATH": str(tmp_path), "SLOW_MARKER": str(marker)}),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not marker.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the slow plugin was never imported"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        code, stdout, stderr = finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (code, stdout) == (130, "")
+    assert stderr.strip() == "corehost: interrupted"
