@@ -97,6 +97,9 @@ def test_every_command_block_runs_or_says_why_not() -> None:
     all_blocks = [b for p in sorted(DOCS.glob("*.md")) for b in blocks(p)]
     marked = [b for b in all_blocks if b.not_run is not None]
     assert text.count("<!-- not run:") == len(marked), "a not-run marker must be the line right before a block"
+    for page in DOCS.glob("*.md"):
+        fences = [line for line in page.read_text(encoding="utf-8").splitlines() if line.lstrip().startswith("```")]
+        assert len(fences) == 2 * len(blocks(page)), f"docs/{page.name}: a fence this runner cannot read"
     for block in marked:
         assert block.is_command, f"{block}: only command blocks need a not-run marker"
         assert len(block.not_run or "") > 20, f"{block}: say why it is not run and where it is tested instead"
