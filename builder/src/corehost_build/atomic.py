@@ -10,6 +10,12 @@ Two builds of one destination at once would each swap in their own result
 and could interleave the swaps, so a build holds an exclusive lock on a
 file beside the destination for its whole run; a second build fails at
 once, naming the first one's process, instead of waiting or mixing.
+
+Single files (a lock, a bundle, the frozen registry) go through
+:func:`atomic_file`: written beside their final name, then renamed. The temp
+file ``mkstemp`` makes is private (0600), which must not leak into what the
+user shares, so the finished file gets the mode a plain ``open(..., "w")``
+would have given it (0666, or 0777 for an executable, less the umask).
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from corehost_build.errors import BuildError
 
@@ -126,3 +135,38 @@ def unwritable(flag: str, dest: Path, exc: OSError) -> BuildError:
         f"cannot build {flag} {dest}: {why} ({exc.strerror or exc}: {exc.filename or dest.parent}). Nothing was "
         "changed there and an existing destination is intact; build somewhere writable, or free space and retry."
     )
+
+
+def umask() -> int:
+    """The process's umask (only readable by setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_file(dest: Path, *, executable: bool = False) -> Iterator[BinaryIO]:
+    """A file to write ``dest``'s bytes into; renamed over ``dest`` only if the block ends without error.
+
+    The result has the mode a normal file write gives (0666 less the umask;
+    0777 less the umask if ``executable``), not the temp file's 0600. The
+    file's ``name`` is the temp file's path, so the finished bytes can be
+    checked (after a flush) before they replace ``dest``.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as out:
+            yield out
+        os.chmod(tmp, (0o777 if executable else 0o666) & ~umask())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(data: bytes, dest: Path) -> None:
+    """Write ``data`` to ``dest`` through :func:`atomic_file`: ``dest`` is never half written."""
+    with atomic_file(dest) as out:
+        out.write(data)

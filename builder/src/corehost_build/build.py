@@ -24,7 +24,16 @@ from corehost_build.errors import SpecError
 from corehost_build.freeze import write_frozen
 from corehost_build.guards import DEFAULT_TIMEOUT, cached_inspect, modules_of, require_clean, warnings_of
 from corehost_build.hosts import host_of
-from corehost_build.lock import LockedPackage, check_name, check_python, digest, export, portable, read_lock
+from corehost_build.lock import (
+    LockedPackage,
+    check_name,
+    check_python,
+    digest,
+    export,
+    installable,
+    portable,
+    read_lock,
+)
 from corehost_build.progress import Progress
 from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
@@ -98,7 +107,7 @@ class BuildResult:
         }
 
 
-def _check_request(request: BuildRequest) -> None:
+def _check_request(request: BuildRequest, progress: Progress) -> None:
     if (request.venv is None) == (request.output is None):
         raise SpecError(
             "a build emits one artifact: give either --venv DIR (a locked virtualenv) or --output FILE.pyz "
@@ -109,10 +118,11 @@ def _check_request(request: BuildRequest) -> None:
             "--python-version and --platform are for bundles (--output FILE.pyz); a --venv is made with the "
             "interpreter given by --python."
         )
-    if request.lock is not None:
-        check_name(request.lock, "--lock")
+    for flag, path in (("--lock", request.lock), ("--from-lock", request.from_lock)):
+        unusual = check_name(path, flag) if path is not None else None
+        if unusual is not None:
+            progress.say(f"warning: {unusual}")
     if request.from_lock is not None:
-        check_name(request.from_lock, "--from-lock")
         if request.plugins or request.replace or request.host is not None:
             raise SpecError(
                 f"--from-lock {request.from_lock} rebuilds exactly the locked set, so --with, --host, --replace "
@@ -137,7 +147,7 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
 def _build(request: BuildRequest, progress: Progress) -> BuildResult:
     import sys
 
-    _check_request(request)
+    _check_request(request, progress)
     python = request.python or sys.executable
     target = Target.of(request, python)
     pinned: list[Pinned] = []
@@ -151,6 +161,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                 packages = read_lock(lock_file)
                 # Refused here, before a venv exists: uv would only notice while installing.
                 check_python(lock_file, target.python_version or target.interpreter_version, "--from-lock")
+                install_from = installable(lock_file, request.find_links, staging.root)
                 progress.note(f"{len(packages)} packages from {request.from_lock}")
         else:
             with progress.step("wheels"):
@@ -175,6 +186,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                     python_platform=target.platform,
                 )
                 packages = read_lock(lock_file, "the new lock")
+                install_from = lock_file
                 progress.note(f"{len(packages)} packages locked")
         local_wheels = [p.wheel for p in pinned if p.wheel is not None]
         # The lock as it would be exported: local wheels by name, not by this machine's cache path,
@@ -182,9 +194,9 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
         lock_text = portable(lock_file, local_wheels)
         with progress.step("install"):
             create_venv(staging.venv, python)
-            install_lock(lock_file, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
+            install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
             if target.cross:
-                install_target(lock_file, staging.root / "site", target, offline=request.offline)
+                install_target(install_from, staging.root / "site", target, offline=request.offline)
         with progress.step("guards"):
             host_pin = next((p for p in pinned if p.role == "host"), None)
             host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)

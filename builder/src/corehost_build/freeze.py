@@ -10,15 +10,14 @@ pay for it (and works on a read-only filesystem).
 from __future__ import annotations
 
 import importlib.util
-import os
 import py_compile
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from corehost.frozen import FROZEN_MODULE, render
+from corehost_build.atomic import write_atomic
 from corehost_build.tools import tool_env
 from corehost_build.venv import python_version, site_packages, venv_python
 
@@ -26,14 +25,8 @@ from corehost_build.venv import python_version, site_packages, venv_python
 def write_frozen(venv: Path, registry_data: dict[str, Any], record: dict[str, Any]) -> Path:
     """Write ``_corehost_frozen.py`` (and its bytecode) into ``venv``; return its path."""
     target = site_packages(venv) / f"{FROZEN_MODULE}.py"
-    fd, tmp = tempfile.mkstemp(prefix=f".{FROZEN_MODULE}.", suffix=".py", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(render(registry_data, record))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # Readable like every other file of the venv (not the temp file's 0600): the venv may run as another user.
+    write_atomic(render(registry_data, record).encode("utf-8"), target)
     _compile(venv, target)
     return target
 

@@ -8,13 +8,13 @@ everything) and reads the package list for the build record.
 from __future__ import annotations
 
 import hashlib
-import os
+import json
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from corehost_build.atomic import write_atomic
 from corehost_build.errors import LockError
 
 _NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
@@ -33,13 +33,22 @@ class LockedPackage:
         return {"name": self.name, "version": self.version, "hash": self.hash, "source": self.source}
 
 
-def check_name(path: Path, flag: str) -> None:
-    """PEP 751 names locks ``pylock.toml`` or ``pylock.NAME.toml``; installers refuse other names."""
-    if not _NAME.match(path.name):
-        raise LockError(
-            f"{flag} {path}: a PEP 751 lock file must be named pylock.toml or pylock.NAME.toml (NAME without dots), "
-            f"and installers refuse other names; use e.g. {path.with_name('pylock.toml')}."
-        )
+def check_name(path: Path, flag: str) -> str | None:
+    """A warning when ``path`` is not named as PEP 751 names locks (``pylock.toml``, ``pylock.NAME.toml``).
+
+    Any path the user gives is used: the builder reads and writes the file
+    whatever its name. Only other tools care, and they may not recognise the
+    file as a lock, so a non-standard name is worth a warning, not a refusal.
+    """
+    if _NAME.match(path.name):
+        return None
+    words = [w for w in path.name.removesuffix(".toml").split(".") if w and w not in ("pylock", "lock")]
+    stem = "-".join(words) or "NAME"
+    return (
+        f"{flag} {path}: PEP 751 names lock files pylock.toml or pylock.NAME.toml (NAME without dots), and other "
+        f"tools may not recognise this file as a lock; the builder uses it anyway. To follow the standard, call it "
+        f"e.g. {path.with_name(f'pylock.{stem}.toml')}."
+    )
 
 
 def _file_hash(entry: dict[str, object]) -> str:
@@ -143,7 +152,7 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-#: Folder beside an exported lock that holds the wheels of local projects.
+#: Where a lock names the wheels of local projects, relative to the lock's folder (PEP 751 paths are).
 WHEELS_DIR = "pylock-wheels"
 
 
@@ -151,9 +160,11 @@ def portable(lock_file: Path, local_wheels: list[Path]) -> str:
     """The lock's text with local wheels referred to as ``pylock-wheels/NAME.whl``.
 
     uv locks a local wheel by its absolute path in the builder's cache,
-    which means nothing on another machine. PEP 751 paths are relative to
-    the lock's folder, so the exported lock names the copies that
-    :func:`export` puts beside it: lock and wheels can be committed together.
+    which means nothing on another machine (and would make a bundle's bytes
+    depend on where the cache is). The lock names each by file name and
+    hash instead; :func:`installable` finds the file again when the lock is
+    installed, so the lock alone is enough on this machine, and a folder of
+    wheels (beside it, or ``--find-links``) carries it to another.
     """
     text = lock_file.read_text(encoding="utf-8")
     for wheel in local_wheels:
@@ -163,24 +174,84 @@ def portable(lock_file: Path, local_wheels: list[Path]) -> str:
 
 
 def export(text: str, local_wheels: list[Path], dest: Path) -> None:
-    """Write the lock to ``dest`` and its local wheels beside it, each through a file beside its final name."""
-    folder = dest.parent / WHEELS_DIR
+    """Write the lock to ``dest``, only that file, as a file to share (mode 0644 under the usual umask).
+
+    Its local wheels stay where :func:`installable` looks for them: a wheel
+    built from a project is in the builder's cache already, and a wheel file
+    the user gave is copied there (by its hash), so the lock installs on
+    this machine even if that file moves.
+    """
+    from corehost_build.cache import cache_dir
+
+    root = cache_dir() / "wheels"
     for wheel in local_wheels:
-        target = folder / wheel.name
-        data = wheel.read_bytes()
-        if not (target.exists() and target.read_bytes() == data):
-            write_atomic(data, target)
+        if root in wheel.parents:
+            continue
+        kept = root / f"locked-{_sha256(wheel)[:32]}" / wheel.name
+        if not kept.exists():
+            write_atomic(wheel.read_bytes(), kept)
     write_atomic(text.encode("utf-8"), dest)
 
 
-def write_atomic(data: bytes, dest: Path) -> None:
-    """Write ``data`` to ``dest`` through a file beside it, so ``dest`` is never half written."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _candidates(name: str, find_links: list[Path]) -> list[Path]:
+    """Files called ``name`` in the ``--find-links`` folders, then in the builder's cache of local wheels."""
+    from corehost_build.cache import cache_dir
+
+    found = [folder / name for folder in find_links if (folder / name).is_file()]
+    return found + sorted((cache_dir() / "wheels").glob(f"*/{glob_escape(name)}"))
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters taken literally."""
+    return re.sub(r"([*?\[])", r"[\1]", name)
+
+
+def installable(lock_file: Path, find_links: list[Path], workdir: Path) -> Path:
+    """The lock to install: ``lock_file`` itself, or a copy in ``workdir`` naming where its local wheels are.
+
+    A local project's wheel is locked by file name and hash (see
+    :func:`portable`). When it is not at that path beside the lock, it is
+    looked up by name in the ``--find-links`` folders and then in this
+    machine's builder cache, and taken only if its sha256 is the locked
+    one; the copy names the file found. The lock's own text (and so the
+    build record) is unchanged.
+    """
+    text = lock_file.read_text(encoding="utf-8")
+    doc = tomllib.loads(text)
+    missing: list[str] = []
+    for pkg in doc.get("packages", []):
+        archive = pkg.get("archive")
+        if not isinstance(archive, dict) or not isinstance(archive.get("path"), str):
+            continue
+        written: str = archive["path"]
+        if (lock_file.parent / written).exists():
+            continue
+        wanted = str(archive.get("hashes", {}).get("sha256", ""))
+        name = Path(written).name
+        found = next((c for c in _candidates(name, find_links) if _sha256(c) == wanted), None)
+        if found is None:
+            missing.append(f"{pkg.get('name')} {pkg.get('version')} ({name})")
+            continue
+        text = text.replace(f'path = "{written}"', f"path = {json.dumps(str(found))}")
+    if missing:
+        links = "".join(f", nor in --find-links {folder}" for folder in find_links)
+        raise LockError(
+            f"--from-lock {lock_file}: {len(missing)} locked wheel(s) of local projects are neither beside the lock "
+            f"({lock_file.parent / WHEELS_DIR}){links}, nor in this machine's builder cache (looked up by file name "
+            f"and locked hash): {', '.join(missing)}. Nothing was installed. Build them where the lock is used "
+            "(corehost-build wheels PROJECT... -o DIR, then --find-links DIR), copy them into "
+            f"{WHEELS_DIR}/ beside the lock, or make a new lock from the plugins (--with ... --lock)."
+        )
+    if text == lock_file.read_text(encoding="utf-8"):
+        return lock_file
+    staged = workdir / "pylock.toml"
+    staged.write_text(text, encoding="utf-8")
+    return staged

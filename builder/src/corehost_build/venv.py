@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from corehost_build.errors import InstallError
-from corehost_build.lock import WHEELS_DIR
 from corehost_build.tools import run_uv
 
 
@@ -57,8 +56,8 @@ def install_lock(lock: Path, venv: Path, *, offline: bool = False, compile_bytec
             )
         elif "not found" in text.lower() or "no such file" in text.lower():
             why = (
-                f"a file the lock names is missing; keep the {WHEELS_DIR} folder beside the lock (it holds the "
-                "wheels of local projects), or rebuild the lock from the plugins."
+                "a file the lock names is missing (a wheel of a --find-links folder that was moved or deleted?); "
+                "put it back where the lock says, or rebuild the lock from the plugins."
             )
         else:
             why = "fix what uv names below (no network with --offline, a damaged file), or rebuild the lock."
