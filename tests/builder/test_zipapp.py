@@ -238,17 +238,18 @@ def test_the_bundle_does_not_carry_the_builder_or_pip(pure_pyz: Path) -> None:
     assert not any(t.startswith(("pip", "corehost_build", "uv", "setuptools")) for t in tops), tops
 
 
-def test_dependency_tests_are_left_out_but_plugin_tests_stay(
+def test_test_folders_of_dependencies_ship_and_import(
     builder: Builder, make_plugin: MakePlugin, tmp_path: Path
 ) -> None:
+    """A ``tests``/``testing`` package is importable like any other (``numpy.testing`` is public API)."""
     from tests.conftest import build_wheel
 
     dep = make_plugin("fx-dep-tested", code="VALUE = 1\n", dependencies=())
-    plugin = make_plugin("fx-uses-dep", code="import fx_dep_tested\n", dependencies=("fx-dep-tested",))
-    for project, package in ((dep, "fx_dep_tested"), (plugin, "fx_uses_dep")):
-        (project / "src" / package / "tests").mkdir()
-        (project / "src" / package / "tests" / "__init__.py").write_text("")
-        (project / "src" / package / "tests" / "test_it.py").write_text("def test_it(): pass\n")
+    for folder in ("tests", "testing"):
+        (dep / "src" / "fx_dep_tested" / folder).mkdir()
+        (dep / "src" / "fx_dep_tested" / folder / "__init__.py").write_text(f"WHERE = {folder!r}\n")
+    code = "import fx_dep_tested.testing\nimport fx_dep_tested.tests\n"
+    plugin = make_plugin("fx-uses-dep", code=code, dependencies=("fx-dep-tested",), plugins={"usesdep": "fx_uses_dep"})
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     build_wheel(dep, wheels)
@@ -257,11 +258,97 @@ def test_dependency_tests_are_left_out_but_plugin_tests_stay(
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(out) as zf:
         names = set(zf.namelist())
-    assert "site/fx_uses_dep/tests/test_it.py" in names
-    assert "site/fx_dep_tested/__init__.py" in names
-    assert not any(n.startswith("site/fx_dep_tested/tests/") for n in names)
+    assert {"site/fx_dep_tested/tests/__init__.py", "site/fx_dep_tested/testing/__init__.py"} <= names
+    left_out = json.loads(result.stdout)["bundle"]["left_out"]
+    assert not any("fx_dep_tested" in entry["path"] for entry in left_out), left_out
 
-    assert "fx_dep_tested/tests/" in json.loads(result.stdout)["bundle"]["left_out"]
+
+NUMPY_CODE = """
+import click
+import numpy.testing
+
+from corehost import hookimpl
+
+
+@hookimpl
+def corehost_add_commands(cli):
+    @cli.command("close")
+    def close():
+        numpy.testing.assert_allclose([1.0], [1.0 + 1e-12])
+        click.echo("numpy.testing works")
+"""
+
+
+@pytest.fixture(scope="module")
+def numpy_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A bundle of a plugin that imports ``numpy.testing`` (numpy from the index, cached by uv): path, stderr."""
+    root = tmp_path_factory.mktemp("numpy")
+    project = root / "fx-numpy"
+    (project / "src" / "fx_numpy").mkdir(parents=True)
+    (project / "src" / "fx_numpy" / "__init__.py").write_text(NUMPY_CODE)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "fx-numpy"\nversion = "1.0"\n'
+        'dependencies = ["corehost>=0.1,<0.2", "click>=8.1", "numpy>=1.26"]\n'
+        '[project.entry-points."corehost.plugins"]\nnumpy = "fx_numpy"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/fx_numpy"]\n'
+    )
+    out = root / "numpy.pyz"
+    return out, builder.ok("build", "--with", project, "--output", out).stderr
+
+
+def test_a_plugin_importing_numpy_testing_runs_from_the_bundle(
+    builder: Builder, numpy_pyz: tuple[Path, str], tmp_path: Path
+) -> None:
+    pyz, stderr = numpy_pyz
+    assert "guards passed inside it" in stderr
+    with zipfile.ZipFile(pyz) as zf:
+        assert "site/numpy/testing/__init__.py" in zf.namelist()
+    result = run_pyz(pyz, "close", env={"COREHOST_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.stdout == "numpy.testing works\n", result.stderr
+    assert builder.ok("verify", pyz).stdout.startswith(f"{pyz}: OK, ")
+
+
+def test_the_build_fails_naming_the_plugin_when_the_bundle_cannot_give_what_it_imports(
+    builder: Builder, make_plugin: MakePlugin, tmp_path: Path
+) -> None:
+    """The guards run inside the finished file: what works in the staged venv but not from the bundle fails."""
+    from tests.conftest import build_wheel
+
+    # A dependency whose module is importable only through its .pth file, which a bundle leaves out.
+    dep = make_plugin("fx-pth-dep", code="", dependencies=())
+    (dep / "hidden").mkdir()
+    (dep / "hidden" / "only_via_pth.py").write_text("ANSWER = 42\n")
+    (dep / "fx_pth_dep.pth").write_text("fx_pth_hidden\n")
+    (dep / "pyproject.toml").write_text(
+        (dep / "pyproject.toml").read_text()
+        + '\n[tool.hatch.build.targets.wheel.force-include]\n"fx_pth_dep.pth" = "fx_pth_dep.pth"\n'
+        '"hidden" = "fx_pth_hidden"\n'
+    )
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    build_wheel(dep, wheels)
+    needs_pth = make_plugin("fx-pth-user", code="import only_via_pth\n", dependencies=("fx-pth-dep",),
+                            plugins={"pthuser": "fx_pth_user"})  # fmt: skip
+    # A plugin that reads a file beside its code at import: there is no such file inside a zip.
+    reads = make_plugin("fx-reads-beside", code="import os\nWORDS = open(os.path.join(os.path.dirname(__file__), "
+                        "'words.txt')).read()\n", plugins={"reads": "fx_reads_beside"})  # fmt: skip
+    (reads / "src" / "fx_reads_beside" / "words.txt").write_text("hello\n")
+    out = tmp_path / "keep.pyz"
+    out.write_bytes(b"old bundle")
+    result = builder.build("--with", needs_pth, "--with", reads, "--find-links", wheels, "--output", out)
+    assert result.returncode == 1, result.stderr
+    message = result.stderr.split("corehost-build: error: ", 1)[1]
+    assert message.startswith(
+        "the finished bundle fails the interface guards in plugin(s) fx-pth-user, fx-reads-beside, which passed in "
+        "the installed set"
+    ), message
+    assert "fx_pth_dep.pth (a .pth file: a bundle does not process them" in message
+    assert "(distribution fx-pth-user): " in message and "No module named 'only_via_pth'" in message
+    assert "(distribution fx-reads-beside): " in message and "words.txt" in message
+    assert "(distribution fx-pth-dep)" not in message
+    assert out.read_bytes() == b"old bundle"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".keep")] == []
 
 
 #: Runs a bundle as ``python BUNDLE ARGS`` would, then writes the names in ``sys.modules`` to a file.

@@ -162,6 +162,27 @@ def test_verify_names_a_changed_entry_of_a_pyz(builder: Builder, pyz: Path, tmp_
     ]
 
 
+def test_verify_compares_the_build_record_with_what_the_pyz_holds(builder: Builder, pyz: Path, tmp_path: Path) -> None:
+    """A package left out of the file at build time (its manifest agreeing) is still found: the record lists it."""
+    from corehost_build.verify import MANIFEST, manifest_of
+
+    raw = pyz.read_bytes()
+    with zipfile.ZipFile(pyz) as src:
+        kept = [(i, src.read(i)) for i in src.infolist()
+                if not i.filename.startswith(("site/click/", "site/click-")) and i.filename != MANIFEST]  # fmt: skip
+    slim = tmp_path / "slim.pyz"
+    with open(slim, "wb") as f:
+        f.write(raw[: raw.index(b"PK\x03\x04")])
+        with zipfile.ZipFile(f, "w") as dst:
+            for info, data in kept:
+                dst.writestr(info, data)
+            dst.writestr(MANIFEST, manifest_of([(i.filename, data) for i, data in kept]))
+    result = builder.run("verify", slim)
+    assert result.returncode == 1
+    (problem,) = result.stderr.splitlines()[1:]
+    assert problem.startswith("  - distribution click ") and problem.endswith(" of the build is not in the bundle")
+
+
 def test_verify_refuses_a_folder_that_is_no_bundle(builder: Builder, tmp_path: Path) -> None:
     result = builder.run("verify", tmp_path)
     assert result.returncode == 1

@@ -39,7 +39,7 @@ from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
 from corehost_build.target import Target, install_target
 from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
-from corehost_build.zipapp import Zipapp, write_zipapp
+from corehost_build.zipapp import ShippedCheck, Zipapp, write_zipapp
 
 
 @dataclass
@@ -235,10 +235,16 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                         compile_all, venv_python(staging.venv), python_version(staging.venv), cache=cache_dir() / "pyc"
                     ),
                     platform_tag=target.platform_tag,
-                    keep_tests=frozenset(p.name for p in pinned),
+                    # A bundle for another platform cannot start here; the staged venv's guards stand for it.
+                    check=None
+                    if target.cross
+                    else ShippedCheck(
+                        venv_python(staging.venv), request.guard_timeout, host_app.name, python_version(staging.venv)
+                    ),
                 )
                 progress.note(
-                    f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}"
+                    f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
+                    + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
                 )
             else:
                 staging.commit()

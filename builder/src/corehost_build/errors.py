@@ -8,7 +8,7 @@ project, lock, build file) is at fault and what to change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from corehost.errors import CorehostError
@@ -67,6 +67,25 @@ class GuardFailure(BuildError):
         lines = [
             f"the interface guards found {len(self.problems)} error(s) in plugin(s) {', '.join(culprits)}; "
             "nothing was written to the destination. Fix each plugin below (or leave it out of the build):"
+        ]
+        lines += [f"  - {p['subject']} (distribution {p['distribution']}): {p['message']}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class BundleCheckFailure(BuildError):
+    """The finished ``.pyz`` fails guards the installed set passed: a plugin needs what the bundle cannot give."""
+
+    def __init__(self, problems: Sequence[dict[str, str]], left_out: Mapping[str, str]) -> None:
+        self.problems = list(problems)
+        culprits = sorted({p["distribution"] for p in self.problems})
+        shown = sorted(left_out.items())[:10]
+        more = f"; and {len(left_out) - len(shown)} more" if len(left_out) > len(shown) else ""
+        lines = [
+            f"the finished bundle fails the interface guards in plugin(s) {', '.join(culprits)}, which passed in the "
+            "installed set: run from the bundle, as it will run, they need something it does not give (a file it "
+            "leaves out, or one they read beside their code, which a bundle run from the zip does not have). The "
+            "bundle was not written. Fix each plugin below, or build a --venv instead."
+            + (f" The bundle leaves out: {'; '.join(f'{k} ({v})' for k, v in shown)}{more}." if shown else "")
         ]
         lines += [f"  - {p['subject']} (distribution {p['distribution']}): {p['message']}" for p in self.problems]
         super().__init__("\n".join(lines))

@@ -30,11 +30,9 @@ DEFAULT_TIMEOUT = 120.0
 #: Marks the guard run's progress lines on stderr (never shown to the user as such).
 PROGRESS = "corehost-build-guards: importing "
 
-#: Runs ``corehost.frozen`` as ``-m`` would, after making every entry-point
-#: import announce itself (kind, name, target, distribution) on stderr first.
+#: Makes every entry-point import announce itself (kind, name, target, distribution) on stderr first.
 #: If the runtime's ``Entry.load`` ever moves, the guards still run, unnamed.
-BOOTSTRAP = f"""
-import runpy, sys
+_ANNOUNCE = f"""
 try:
     from corehost.registry import Entry
     _load = Entry.load
@@ -46,8 +44,45 @@ try:
     Entry.load = _announced
 except Exception:
     pass
+"""
+
+#: Runs ``corehost.frozen`` as ``-m`` would, with every entry-point import announced.
+BOOTSTRAP = f"""
+import runpy, sys
+{_ANNOUNCE}
 sys.argv[0] = "corehost.frozen"
 runpy.run_module("corehost.frozen", run_name="__main__", alter_sys=True)
+"""
+
+#: Runs the guards inside a finished bundle (argv: the .pyz, the host's name), as it will run: started
+#: by its own ``__main__`` code (interpreter check, unpacking if it has compiled code, its site first
+#: on ``sys.path``) in an interpreter that sees nothing else (``-I -S``), against the frozen registry
+#: it carries. Versions are not re-checked: they need installed metadata, which a zip does not serve.
+IN_BUNDLE = f"""
+import json, os, runpy, sys
+archive, host = sys.argv[1], sys.argv[2]
+main = runpy.run_path(archive, run_name="corehost_bundle")
+bundle = main["BUNDLE"]
+main["check_interpreter"](bundle)
+site = main["unpacked"](archive, bundle) if bundle.get("extract") else os.path.join(archive, bundle["site"])
+sys.path.insert(0, site)
+{_ANNOUNCE}
+from corehost.frozen import load_frozen
+from corehost.guards import Problem, check_all
+from corehost.hostspec import COREHOST
+from corehost.registry import import_target
+spec = import_target(bundle["host"]) if bundle.get("host") else COREHOST
+registry = load_frozen(spec)
+if registry is None:
+    problems = [Problem(spec.distribution, f"host {{host!r}}", "the bundle carries no frozen registry for it")]
+else:
+    problems, _ = check_all(registry, versions=False)
+try:
+    from corehost.cli import entry
+except Exception as exc:
+    why = f"importing corehost.cli, as every start does, failed: {{type(exc).__name__}}: {{exc}}"
+    problems.append(Problem("corehost", "the bundle's start-up", why))
+json.dump({{"problems": [p.to_json() for p in problems]}}, sys.stdout)
 """
 
 
@@ -62,19 +97,32 @@ def _split(stderr: str) -> tuple[str, str]:
     return "\n".join(kept), last
 
 
-def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "corehost") -> dict[str, Any]:
-    """Guard problems and registry data of ``host`` in the environment ``python`` belongs to."""
+def inspect_target(
+    python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "corehost", *, bundle: Path | None = None
+) -> dict[str, Any]:
+    """Guard problems and registry data of ``host`` in the environment ``python`` belongs to.
+
+    With ``bundle`` (a finished ``.pyz``), the guards run inside that file
+    instead (:data:`IN_BUNDLE`), and report problems only: what the bundle
+    will import is then what was checked, whatever it left out.
+    """
     with tempfile.TemporaryDirectory(prefix="corehost-build-guards-") as cwd:
+        if bundle is None:
+            argv, env, where = [str(python), "-I", "-c", BOOTSTRAP, "--host", host], tool_env(), "new environment"
+        else:
+            argv = [str(python), "-I", "-S", "-c", IN_BUNDLE, str(bundle), host]
+            # A bundle with compiled code unpacks: into this run's own folder, not the user's cache.
+            env, where = tool_env({"COREHOST_CACHE_DIR": str(Path(cwd) / "unpacked")}), "finished bundle"
         # stderr goes to a file: what a killed run wrote so far is then still there to read.
         err_path = Path(cwd) / "stderr"
         with open(err_path, "w+", encoding="utf-8", errors="replace") as err:
             try:
                 result = subprocess.run(
-                    [str(python), "-I", "-c", BOOTSTRAP, "--host", host],
+                    argv,
                     stdout=subprocess.PIPE,
                     stderr=err,
                     text=True,
-                    env=tool_env(),
+                    env=env,
                     cwd=cwd,
                     timeout=timeout,
                     check=False,
@@ -90,7 +138,7 @@ def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "
                     "level)"
                 )
                 raise GuardRunError(
-                    f"the interface guards did not finish within {timeout:g} s in the new environment: {culprit}. "
+                    f"the interface guards did not finish within {timeout:g} s in the {where}: {culprit}. "
                     "Move that work out of import time into the module's provision(), or leave the plugin out; "
                     "nothing was written to the destination."
                 ) from None
@@ -98,9 +146,9 @@ def inspect_target(python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "
             stderr, last = _split(err.read())
     if result.returncode != 0:
         tail = "\n".join("  " + line for line in stderr.strip().splitlines()[-20:])
-        where = f"while importing {last}" if last else "before they could name a plugin"
+        culprit = f"while importing {last}" if last else "before they could name a plugin"
         raise GuardRunError(
-            f"the interface guards crashed in the new environment (exit {result.returncode}) {where}; the output "
+            f"the interface guards crashed in the {where} (exit {result.returncode}) {culprit}; the output "
             f"below shows what failed. Fix or leave out that plugin; nothing was written to the destination:\n{tail}"
         )
     try:

@@ -10,7 +10,11 @@ A bundle is checked against what it recorded about itself at build time:
   code in every start, so it counts as a difference too.
 * a ``.pyz``: every entry must match the sha256 in the bundle's manifest
   (``corehost-manifest.json``, written last at build time), with no entry
-  missing or added.
+  missing or added; and the distributions in it must be exactly the build
+  record's packages (name and version), so a package the build left out
+  of the file is found. What is checked is what the zip holds: the build
+  ran its guards inside this same file before writing it, so a bundle that
+  verifies is one that passed them as shipped.
 
 The record is read with :func:`ast.literal_eval`, never imported, so a
 tampered bundle runs no code while being verified. What this finds is any
@@ -105,9 +109,7 @@ def _verify_venv(venv: Path) -> Verified:
         )
     site = sites[0]
     record = _record_of(frozen.read_text(encoding="utf-8", errors="replace"), str(frozen))
-    expected: dict[str, str] = {
-        canonicalize_name(str(p["name"])): str(p["version"]) for p in record.get("packages", [])
-    }
+    expected = _expected(record)
     problems: list[str] = []
     owned: set[Path] = {frozen}
     installed: dict[str, str] = {}
@@ -140,14 +142,7 @@ def _verify_venv(venv: Path) -> Verified:
                 continue
             if actual != hash_.removeprefix("sha256="):
                 problems.append(f"file {rel} of distribution {dist} {version} was changed (its sha256 differs)")
-    for dist, version in sorted(installed.items()):
-        if dist not in expected:
-            problems.append(f"distribution {dist} {version} is installed but was not part of the build")
-        elif expected[dist] != version:
-            problems.append(f"distribution {dist} is version {version}, but the build installed {expected[dist]}")
-    for dist, version in sorted(expected.items()):
-        if dist not in installed:
-            problems.append(f"distribution {dist} {version} of the build is no longer installed")
+    problems += _compare(expected, installed, "installed")
     for path in sorted(site.rglob("*")):
         if path.is_dir() or "__pycache__" in path.parts or path in owned:
             continue
@@ -191,12 +186,55 @@ def _verify_pyz(pyz: Path) -> Verified:
                 if "sha256:" + hashlib.sha256(data).hexdigest() != files[name]:
                     problems.append(f"entry {name}{_package_of(name)} was changed (its sha256 differs)")
             problems += [f"entry {n}{_package_of(n)} is missing" for n in sorted(set(files) - set(names))]
-            packages = {n.split("/")[1] for n in files if n.count("/") > 1 and n.split("/")[1].endswith(".dist-info")}
+            packages = _shipped(zf, names)
+            frozen = f"{_site_of(names)}/{FROZEN_MODULE}.py"
+            if frozen not in names:
+                problems.append(f"entry {frozen} (the build record) is missing")
+            else:
+                record = _record_of(zf.read(frozen).decode("utf-8", "replace"), f"{pyz}: {frozen}")
+                problems += _compare(_expected(record), packages, "in the bundle")
     except zipfile.BadZipFile as exc:
         raise VerifyError(f"{pyz} is not a readable zip archive ({exc}); rebuild it.") from None
     if problems:
         raise _fail(pyz, problems)
     return Verified(pyz, "pyz", len(files), len(packages))
+
+
+def _site_of(names: list[str]) -> str:
+    """The folder the bundle's packages are under (``site``), from where its ``.dist-info`` folders are."""
+    tops = sorted({n.split("/")[0] for n in names if n.count("/") > 1 and n.split("/")[1].endswith(".dist-info")})
+    return tops[0] if tops else "site"
+
+
+def _shipped(zf: zipfile.ZipFile, names: list[str]) -> dict[str, str]:
+    """Distribution -> version of every ``.dist-info`` folder in the bundle."""
+    site = _site_of(names)
+    out: dict[str, str] = {}
+    for name in names:
+        parts = name.split("/")
+        if len(parts) == 3 and parts[0] == site and parts[1].endswith(".dist-info") and parts[2] == "METADATA":
+            dist, _, version = parts[1].removesuffix(".dist-info").rpartition("-")
+            out[canonicalize_name(dist)] = version
+    return out
+
+
+def _expected(record: dict[str, Any]) -> dict[str, str]:
+    """Distribution -> version of every package the build record lists."""
+    return {canonicalize_name(str(p["name"])): str(p["version"]) for p in record.get("packages", [])}
+
+
+def _compare(expected: dict[str, str], installed: dict[str, str], where: str) -> list[str]:
+    """The differences between the build record's packages and the distributions found ``where``."""
+    problems = []
+    for dist, version in sorted(installed.items()):
+        if dist not in expected:
+            problems.append(f"distribution {dist} {version} is {where} but was not part of the build")
+        elif expected[dist] != version:
+            problems.append(f"distribution {dist} {where} is version {version}, but the build has {expected[dist]}")
+    for dist, version in sorted(expected.items()):
+        if dist not in installed:
+            problems.append(f"distribution {dist} {version} of the build is not {where}")
+    return problems
 
 
 def _package_of(entry: str) -> str:

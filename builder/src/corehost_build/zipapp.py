@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -34,16 +33,17 @@ from typing import Any
 
 from corehost.bundle import render_main
 from corehost.frozen import FROZEN_MODULE, render
-from corehost_build.errors import BuildError
+from corehost_build import __version__
+from corehost_build.atomic import atomic_file
+from corehost_build.cache import cache_dir
+from corehost_build.errors import BuildError, BundleCheckFailure
+from corehost_build.guards import errors_of, inspect_target
 from corehost_build.verify import MANIFEST, manifest_of
 
 SITE = "site"
-#: Distributions that only install things: never needed to run.
-INSTALL_ONLY = frozenset({"pip", "setuptools", "wheel", "uv", "corehost-build", "corehost_build"})
 #: Files in a .dist-info that record the install, not the package.
 _INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "uv_cache.json", "WHEEL"})
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
-_TEST_DIRS = frozenset({"tests", "test", "testing"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,10 @@ class Zipapp:
     extract: bool
     files: int
     size: int
-    left_out: tuple[str, ...]
+    #: Path (relative to site-packages) -> why it is not in the bundle.
+    left_out: dict[str, str]
+    #: The import check ran from this very file (not reused from an identical earlier bundle).
+    checked: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,7 +67,7 @@ class Zipapp:
             "extract": self.extract,
             "files": self.files,
             "bytes": self.size,
-            "left_out": list(self.left_out),
+            "left_out": [{"path": k, "why": v} for k, v in sorted(self.left_out.items())],
         }
 
 
@@ -77,62 +80,77 @@ def date_time() -> tuple[int, int, int, int, int, int]:
     return (stamp.tm_year, stamp.tm_mon, stamp.tm_mday, stamp.tm_hour, stamp.tm_min, stamp.tm_sec)
 
 
-def _dist_name(dist_info: str) -> str:
-    """``corehost-greet`` for ``corehost_greet-0.1.0.dist-info``."""
-    return dist_info.removesuffix(".dist-info").rsplit("-", 1)[0].lower().replace("_", "-").replace(".", "-")
+#: Why each kind of file that is in site-packages but not in a bundle is left out (docs/bundles.md lists them).
+WHY_PTH = "a .pth file: a bundle does not process them, as zipimport cannot; the build checked the bundle without it"
+WHY_SCRIPTS = "console scripts: the bundle is its own entry point"
 
 
-def _owners(site_packages: Path) -> dict[str, str]:
-    """Top-level name -> normalised distribution name, from each distribution's RECORD."""
-    owners: dict[str, str] = {}
-    for info in site_packages.glob("*.dist-info"):
-        record = info / "RECORD"
-        if not record.exists():
-            continue
-        for line in record.read_text(encoding="utf-8").splitlines():
-            top = line.split(",", 1)[0].split("/", 1)[0]
-            if top and not top.endswith(".dist-info") and top != "..":
-                owners.setdefault(top, _dist_name(info.name))
-    return owners
+def collect(site_packages: Path) -> tuple[dict[str, Path], dict[str, str]]:
+    """The files that go into the bundle, by archive-relative name, and what is left out, with why.
 
-
-def collect(site_packages: Path, keep_tests: frozenset[str]) -> tuple[dict[str, Path], list[str]]:
-    """The files that run, by archive-relative name, and what was left out (for the docs' promise).
-
-    ``keep_tests`` names distributions whose ``tests`` folders stay in (the
-    host's and the plugins': they are what the user built).
+    Every file of every locked distribution goes in, whatever its folder is
+    called: a ``testing`` or ``tests`` package is importable (``numpy.testing``
+    is public API), and leaving out anything importable breaks whoever
+    imports it. What stays out cannot be imported: install records, the
+    installer's bytecode (the build compiles its own), scripts, and ``.pth``
+    files, which nothing in a bundle reads (the build's import check from
+    the finished file proves that no plugin needs one).
     """
-    owners = _owners(site_packages)
-    keep = {name.lower().replace("_", "-") for name in keep_tests}
-    skip_top: set[str] = set()
-    for info in site_packages.glob("*.dist-info"):
-        if _dist_name(info.name) in INSTALL_ONLY:
-            skip_top.add(info.name)
-            top = info / "top_level.txt"
-            names = top.read_text().split() if top.exists() else [_dist_name(info.name).replace("-", "_")]
-            skip_top.update(names)
-            skip_top.update(f"{n}.py" for n in names)
     files: dict[str, Path] = {}
-    left_out: list[str] = sorted(skip_top)
+    left_out: dict[str, str] = {}
     for path in sorted(site_packages.rglob("*")):
         rel = path.relative_to(site_packages)
         parts = rel.parts
-        if path.is_dir() or parts[0] in skip_top or parts[0] == "bin" or "__pycache__" in parts:
+        if path.is_dir() or "__pycache__" in parts:
             continue
-        if parts[0].startswith("_virtualenv") or rel.suffix in (".pyc", ".pth"):
-            left_out.append(str(rel))
-            continue
+        if rel.suffix == ".pyc" and path.with_suffix(".py").exists():
+            continue  # the build compiles its own from the source; a .pyc without one is a module and ships
         if parts[0].endswith(".dist-info") and rel.name in _INSTALL_RECORDS:
             continue
-        if len(parts) > 2 and parts[1] in _TEST_DIRS and owners.get(parts[0]) not in keep:
-            left_out.append(f"{parts[0]}/{parts[1]}/")
-            continue
-        files[rel.as_posix()] = path
-    return files, sorted(set(left_out))
+        if parts[0] == "bin":
+            left_out["bin/"] = WHY_SCRIPTS
+        elif rel.suffix == ".pth":
+            left_out[rel.as_posix()] = WHY_PTH
+        else:
+            files[rel.as_posix()] = path
+    return files, left_out
 
 
 #: Sources by name in, bytecode by name out (see :func:`corehost_build.bytecode.compile_all`).
 Compiler = Callable[[dict[str, bytes]], dict[str, bytes]]
+
+
+@dataclass(frozen=True)
+class ShippedCheck:
+    """The interface guards, run inside the finished bundle file before it replaces anything.
+
+    The guards that chose the registry ran in the staged venv, which has
+    every installed file; this run sees only what the bundle holds, loaded
+    the way the bundle loads it (from the zip, or unpacked), so a plugin
+    that needs something the bundle left out, or that cannot run from a
+    zip, fails the build by name instead of failing at its first import.
+    A bundle is a function of its manifest (every entry's hash), so a
+    manifest that passed before with the same interpreter passes again: a
+    warm rebuild does not run it twice.
+    """
+
+    python: Path
+    timeout: float
+    host: str
+    python_version: str
+
+    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
+        """Raise :class:`BundleCheckFailure` if the bundle at ``pyz`` fails; say whether the check ran."""
+        key = hashlib.sha256("\0".join([__version__, self.host, self.python_version]).encode() + manifest)
+        passed = cache_dir() / "shipped" / key.hexdigest()
+        if passed.exists():
+            return False
+        problems = errors_of(inspect_target(self.python, self.timeout, self.host, bundle=pyz))
+        if problems:
+            raise BundleCheckFailure(problems, left_out)
+        passed.parent.mkdir(parents=True, exist_ok=True)
+        passed.touch()
+        return True
 
 
 def _entries(
@@ -166,14 +184,18 @@ def write_zipapp(
     record: dict[str, Any],
     python_tag: str,
     platform_tag: str,
-    keep_tests: frozenset[str] = frozenset(),
     shebang: str = "/usr/bin/env python3",
     compile_code: bool = True,
     host: str | None = None,
     compiler: Compiler | None = None,
+    check: ShippedCheck | None = None,
 ) -> Zipapp:
-    """Write the bundle for ``site_packages`` to ``dest`` atomically (temp file beside it, then rename)."""
-    files, left_out = collect(site_packages, keep_tests)
+    """Write the bundle for ``site_packages`` to ``dest`` atomically (temp file beside it, then rename).
+
+    ``check`` runs on the finished temp file before the rename (see :class:`ShippedCheck`); what it
+    raises leaves ``dest`` as it was.
+    """
+    files, left_out = collect(site_packages)
     extract = any(name.endswith(_COMPILED_SUFFIXES) or ".so." in name for name in files)
     frozen_source = render(registry_data, record).encode("utf-8")
     compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
@@ -200,10 +222,9 @@ def write_zipapp(
     entries.append((MANIFEST, manifest_of(entries)))
     when = date_time()
     dest = Path(os.path.abspath(dest))
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    checked = False
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(dest, executable=True) as out:
             out.write(f"#!{shebang}\n".encode())
             with zipfile.ZipFile(out, "w") as zf:
                 for name, data in sorted(entries):
@@ -212,14 +233,12 @@ def write_zipapp(
                     info.external_attr = (0o100755 if name.endswith(_COMPILED_SUFFIXES) else 0o100644) << 16
                     info.create_system = 3
                     zf.writestr(info, data, compresslevel=6)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, dest)
+            out.flush()
+            if check is not None:
+                # The finished bytes, before they replace anything: a bundle that fails here is never shipped.
+                checked = check.run(Path(out.name), entries[-1][1], left_out)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise BuildError(
             f"writing the bundle {dest} failed: {exc.strerror or exc}; the old file (if any) is intact."
         ) from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Zipapp(dest, bundle_id, extract, len(entries), dest.stat().st_size, tuple(left_out))
+    return Zipapp(dest, bundle_id, extract, len(entries), dest.stat().st_size, left_out, checked)
