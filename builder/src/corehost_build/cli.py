@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -20,94 +20,52 @@ from corehost.errors import CorehostError
 from corehost_build import __version__
 from corehost_build.build import BuildRequest, build
 from corehost_build.buildfile import load_buildfile
-from corehost_build.guards import DEFAULT_TIMEOUT
+from corehost_build.options import destination_options, given_on_command_line, input_options
 from corehost_build.progress import Progress
 from corehost_build.request import RawInputs, to_request
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def input_options(f: F) -> F:
-    """The options that say what goes into an environment, shared by every command."""
-    options = [
-        click.option("--with", "with_", multiple=True, metavar="SPEC",
-                     help="A plugin: name, name==1.2.0, 'name>=1,<2', a project folder or a wheel."),
-        click.option("--plugins-dir", multiple=True, metavar="DIR",
-                     help="Take every plugin project and wheel in DIR."),
-        click.option("--host", metavar="SPEC", help="The corehost to build on (default: the builder's own)."),
-        click.option("--replace", multiple=True, metavar="NAME=PATH",
-                     help="Swap dependency NAME for a local project or wheel."),
-        click.option("--find-links", multiple=True, metavar="DIR", help="Also look for wheels in DIR."),
-        click.option("--offline", is_flag=True, help="Use only local files and uv's cache."),
-        click.option("--python", metavar="PATH", help="Interpreter of the environment (default: this one)."),
-        click.option("--no-pip", is_flag=True, help="Leave pip out of the environment."),
-        click.option("--compile", "compile_bytecode", is_flag=True, help="Compile every package to bytecode."),
-        click.option("--guard-timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
-                     help="Seconds the interface guards may take."),
-        click.option("-c", "--config", "buildfile", type=click.Path(dir_okay=False), help="A build file (TOML)."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _raw(params: dict[str, Any]) -> RawInputs:
-    """Flags (and the build file they name) as one :class:`RawInputs`."""
-    here = Path.cwd()
-    words = [f"--with {w}" for w in params["with_"]]
-    words += [f"--plugins-dir {d}" for d in params["plugins_dir"]]
-    words += [f"--replace {r}" for r in params["replace"]]
-    words += [f"--find-links {d}" for d in params["find_links"]]
-    for flag in ("host", "from_lock", "python_version", "platform"):
-        if params.get(flag):
-            words.append(f"--{flag.replace('_', '-')} {params[flag]}")
-    flags = RawInputs(
-        with_=[(w, here) for w in params["with_"]],
-        plugins_dirs=[(d, here) for d in params["plugins_dir"]],
-        host=(params["host"], here) if params["host"] else None,
-        venv=(params["venv"], here) if params.get("venv") else None,
-        output=(params["output"], here) if params.get("output") else None,
-        lock=(params["lock"], here) if params.get("lock") else None,
-        from_lock=(params["from_lock"], here) if params.get("from_lock") else None,
-        replace=[(r, here) for r in params["replace"]],
-        find_links=[(d, here) for d in params["find_links"]],
-        offline=params["offline"],
-        python=params["python"],
-        pip=not params["no_pip"],
-        compile_bytecode=params["compile_bytecode"],
-        guard_timeout=params["guard_timeout"],
-        python_version=params.get("python_version"),
-        platform=params.get("platform"),
-        words=words,
-    )
+def inputs_of(params: dict[str, Any]) -> RawInputs:
+    """What the user typed, on top of the build file it names: the command line beats the file."""
+    typed = RawInputs.from_command_line(given_on_command_line(click.get_current_context(), params, Path.cwd()))
     if params.get("buildfile"):
-        return load_buildfile(Path(params["buildfile"])).merge(flags)
-    return flags
+        return load_buildfile(Path(params["buildfile"])).merge(typed)
+    return typed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="corehost-build")
 def cli() -> None:
-    """corehost-build: resolve plugins into a locked, guarded corehost environment."""
+    """corehost-build: resolve plugins into a locked, guarded corehost environment.
+
+    \b
+    Examples:
+      corehost-build build --plugins-dir plugins --output dist/corehost.pyz
+      corehost-build run --with ./plugins/greet --with ./plugins/greeter-zh -- greet Bob --lang zh
+      corehost-build new-plugin greeter-pirate --namespace greeters --with ./plugins/greet
+    """
 
 
 @cli.command("build")
 @input_options
-@click.option("--venv", metavar="DIR", help="Where the environment goes (replaced only if the build succeeds).")
-@click.option("--output", "-o", metavar="FILE", help="Build ONE file instead: a zipapp bundle, e.g. dist/corehost.pyz.")
-@click.option("--python-version", metavar="X.Y", help="Bundle for this Python version (must match --python).")
-@click.option(
-    "--platform", metavar="PLATFORM", help="Bundle for this platform (uv's names, e.g. aarch64-manylinux_2_28)."
-)
-@click.option("--lock", metavar="FILE", help="Write the resolved set as a PEP 751 pylock.toml.")
-@click.option("--from-lock", metavar="FILE", help="Install exactly this pylock.toml, resolving nothing.")
+@destination_options
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 def build_command(as_json: bool, **params: Any) -> None:
-    """Resolve, lock, install, guard and freeze a plugin set into --venv or --output."""
+    """Resolve, lock, install, guard and freeze a plugin set into --venv or --output.
+
+    Required: one destination, --venv DIR or --output FILE.pyz; and the plugins,
+    with --with or --plugins-dir (or --from-lock FILE alone). A build file (-c)
+    may give any of them; an option on the command line beats the file's key.
+
+    \b
+    Examples:
+      corehost-build build --plugins-dir plugins --output dist/corehost.pyz
+      corehost-build build --with ./plugins/greet --with ./plugins/greeter-zh --venv dist/venv
+      corehost-build build -c build.toml --lock pylock.toml
+    """
     click.get_current_context().meta["corehost_build.json"] = as_json
     progress = Progress(quiet=params["quiet"])
-    result = build(to_request(_raw(params)), progress)
+    result = build(to_request(inputs_of(params)), progress)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
@@ -121,7 +79,14 @@ def build_command(as_json: bool, **params: Any) -> None:
 @click.argument("bundle", metavar="BUNDLE")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
 def verify_command(bundle: str, as_json: bool) -> None:
-    """Re-check a built bundle (a --venv folder or a .pyz) against its build record; list every difference."""
+    """Re-check a built bundle (a --venv folder or a .pyz) against its build record; list every difference.
+
+    Required: BUNDLE, the folder or file a build made.
+
+    \b
+    Example:
+      corehost-build verify dist/corehost.pyz
+    """
     from corehost_build.verify import verify
 
     click.get_current_context().meta["corehost_build.json"] = as_json
@@ -132,12 +97,10 @@ def verify_command(bundle: str, as_json: bool) -> None:
         click.echo(f"{done.bundle}: OK, {done.files} files of {done.packages} packages match the build record")
 
 
-def _dev_env(params: dict[str, Any]) -> Path:
+def _dev_env(params: dict[str, Any], progress: Progress) -> Path:
     from corehost_build.devenv import dev_environment
 
-    progress = Progress(quiet=params["quiet"])
-    raw = _raw({**params, "venv": None, "output": None, "lock": None, "from_lock": None})
-    request: BuildRequest = to_request(raw, venv=Path("."))
+    request: BuildRequest = to_request(inputs_of(params), venv=Path("."))
     venv, _ = dev_environment(request, progress)
     return venv
 
@@ -145,8 +108,15 @@ def _dev_env(params: dict[str, Any]) -> Path:
 @cli.command("list-modules")
 @input_options
 def list_modules_command(**params: Any) -> None:
-    """Build (or reuse) a development environment and list what it contains."""
-    venv = _dev_env(params)
+    """Build (or reuse) a development environment and list what it contains.
+
+    Required: the plugins, with --with or --plugins-dir (or a build file, -c).
+
+    \b
+    Example:
+      corehost-build list-modules --with ./plugins/greet --with ./plugins/greeter-en
+    """
+    venv = _dev_env(params, Progress(quiet=params["quiet"]))
     result = subprocess.run([str(venv / "bin" / "corehost"), "list-modules", "--versions", "--packages"], check=False)
     sys.exit(result.returncode)
 
@@ -155,8 +125,16 @@ def list_modules_command(**params: Any) -> None:
 @input_options
 @click.argument("corehost_args", nargs=-1, type=click.UNPROCESSED)
 def run_command(corehost_args: tuple[str, ...], **params: Any) -> None:
-    """Build (or reuse) a development environment and run corehost in it: run --with ./p -- ARGS."""
-    venv = _dev_env(params)
+    """Build (or reuse) a development environment and run corehost in it: run --with ./p -- ARGS.
+
+    Required: the plugins, with --with or --plugins-dir (or a build file, -c);
+    everything after -- goes to corehost.
+
+    \b
+    Example:
+      corehost-build run --with ./plugins/greet --with ./plugins/greeter-zh -- greet Bob --lang zh
+    """
+    venv = _dev_env(params, Progress(quiet=params["quiet"]))
     result = subprocess.run([str(venv / "bin" / "corehost"), *corehost_args], check=False)
     sys.exit(result.returncode)
 
@@ -172,11 +150,17 @@ def new_plugin_command(name: str, namespace: str, module_name: str | None, direc
 
     The interface is read where its owner is installed: pass the owner with --with
     (e.g. --with ./plugins/greet) unless it is installed beside corehost-build.
+    Required: NAME and --namespace.
+
+    \b
+    Example:
+      corehost-build new-plugin greeter-pirate --namespace greeters --with ./plugins/greet
     """
     from corehost_build.scaffold import describe, new_plugin
 
-    has_inputs = params["with_"] or params["plugins_dir"] or params["buildfile"]
-    python = _dev_env(params) / "bin" / "python" if has_inputs else Path(sys.executable)
+    has_inputs = params["with_"] or params["plugins_dirs"] or params["buildfile"]
+    # The environment is only the means to read the interface: its build steps are not the user's business.
+    python = _dev_env(params, Progress(quiet=True)) / "bin" / "python" if has_inputs else Path(sys.executable)
     info = describe(python, namespace)
     wheelhouse = Path(params["find_links"][0]).resolve() if params["find_links"] else None
     dest = new_plugin(name, namespace, module_name, Path(directory) / name, info, wheelhouse)

@@ -1,9 +1,10 @@
 """From what the user wrote (flags, a build file) to one :class:`BuildRequest`.
 
-Flags and build-file keys mean the same things; relative paths are taken
-from where they were written (the current folder for flags, the build
-file's folder for its keys), so a build file kept in version control works
-from any folder.
+Flags and build-file keys mean the same things (both are made from
+:data:`~corehost_build.options.OPTIONS`); relative paths are taken from
+where they were written (the current folder for flags, the build file's
+folder for its keys), so a build file kept in version control works from
+any folder.
 """
 
 from __future__ import annotations
@@ -11,64 +12,62 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
+
+from packaging.utils import canonicalize_name
 
 from corehost_build.build import BuildRequest
 from corehost_build.errors import SpecError
-from corehost_build.guards import DEFAULT_TIMEOUT
+from corehost_build.options import BY_NAME, OPTIONS, Placed
 from corehost_build.specs import Spec, parse_host, parse_replace, parse_spec
-
-Placed = tuple[str, Path]  # a value and the folder it is relative to
 
 
 @dataclass
 class RawInputs:
-    """Inputs as written, before they are checked."""
+    """Inputs as written, before they are checked: only the options that were given, by option name.
 
-    with_: list[Placed] = field(default_factory=list)
-    plugins_dirs: list[Placed] = field(default_factory=list)
-    host: Placed | None = None
-    venv: Placed | None = None
-    output: Placed | None = None
-    lock: Placed | None = None
-    from_lock: Placed | None = None
-    replace: list[Placed] = field(default_factory=list)
-    find_links: list[Placed] = field(default_factory=list)
-    offline: bool = False
-    python: str | None = None
-    pip: bool = True
-    compile_bytecode: bool = False
-    guard_timeout: float = DEFAULT_TIMEOUT
-    python_version: str | None = None
-    platform: str | None = None
+    A value is what :meth:`~corehost_build.options.Option.from_flag` or
+    :meth:`~corehost_build.options.Option.from_file` made of it; an option
+    that was not given is absent, so its default can never be mistaken for
+    a value the user chose.
+    """
+
+    given: dict[str, Any] = field(default_factory=dict)
     #: The words used, for the build record.
     words: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_command_line(cls, given: dict[str, Any]) -> RawInputs:
+        """Options typed on the command line; the recorded ones are kept in the user's words."""
+        words = [w for o in OPTIONS if o.recorded and o.name in given for w in o.words(given[o.name])]
+        return cls(dict(given), words)
+
     def merge(self, other: RawInputs) -> RawInputs:
-        """``other`` (flags) on top of ``self`` (a build file): lists add up, single values win."""
-        return RawInputs(
-            with_=self.with_ + other.with_,
-            plugins_dirs=self.plugins_dirs + other.plugins_dirs,
-            host=other.host or self.host,
-            venv=other.venv or self.venv,
-            output=other.output or self.output,
-            lock=other.lock or self.lock,
-            from_lock=other.from_lock or self.from_lock,
-            replace=self.replace + other.replace,
-            find_links=self.find_links + other.find_links,
-            offline=self.offline or other.offline,
-            python=other.python or self.python,
-            pip=self.pip and other.pip,
-            compile_bytecode=self.compile_bytecode or other.compile_bytecode,
-            guard_timeout=min(self.guard_timeout, other.guard_timeout),
-            python_version=other.python_version or self.python_version,
-            platform=other.platform or self.platform,
-            words=self.words + other.words,
-        )
+        """``other`` (the command line) on top of ``self`` (a build file): lists add up, single values win."""
+        given = dict(self.given)
+        for name, value in other.given.items():
+            given[name] = [*given.get(name, []), *value] if BY_NAME[name].repeatable else value
+        return RawInputs(given, self.words + other.words)
+
+    def value(self, name: str) -> Any:
+        """The option's value: as given, else its default."""
+        option = BY_NAME[name]
+        return self.given.get(name, [] if option.repeatable else option.default)
+
+    def placed(self, name: str) -> list[Placed]:
+        return cast("list[Placed]", self.value(name))
+
+    def one(self, name: str) -> Placed | None:
+        return cast("Placed | None", self.value(name))
 
 
 def _path(placed: Placed) -> Path:
     value, base = placed
     return Path(os.path.abspath(base / os.path.expanduser(value)))
+
+
+def _optional_path(placed: Placed | None) -> Path | None:
+    return _path(placed) if placed is not None else None
 
 
 def discover_dir(placed: Placed) -> list[Spec]:
@@ -89,40 +88,42 @@ def discover_dir(placed: Placed) -> list[Spec]:
 
 def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
     """Check every input and make the :class:`BuildRequest` (``venv`` overrides the destination)."""
-    plugins = [parse_spec(text, base) for text, base in raw.with_]
-    for placed in raw.plugins_dirs:
+    plugins = [parse_spec(text, base) for text, base in raw.placed("with_")]
+    for placed in raw.placed("plugins_dirs"):
         plugins += discover_dir(placed)
-    replace = dict(parse_replace(text, base) for text, base in raw.replace)
+    replace = dict(parse_replace(text, base) for text, base in raw.placed("replace"))
     output = None
     if venv is None:
-        if raw.venv is None and raw.output is None:
+        if raw.one("venv") is None and raw.one("output") is None:
             raise SpecError(
                 "where should the build go? Give --venv DIR for a virtualenv or --output FILE.pyz for a "
                 "single-file bundle (or 'venv' / 'output' in the build file)."
             )
-        venv = _path(raw.venv) if raw.venv else None
-        output = _path(raw.output) if raw.output else None
+        venv = _optional_path(raw.one("venv"))
+        output = _optional_path(raw.one("output"))
     find_links = []
-    for placed in raw.find_links:
+    for placed in raw.placed("find_links"):
         folder = _path(placed)
         if not folder.is_dir():
             raise SpecError(f"--find-links {placed[0]}: {folder} is not a folder of wheels; fix the path.")
         find_links.append(folder)
+    host = raw.one("host")
     return BuildRequest(
         venv=venv,
         output=output,
         plugins=plugins,
-        host=parse_host(*raw.host) if raw.host else None,
-        lock=_path(raw.lock) if raw.lock else None,
-        from_lock=_path(raw.from_lock) if raw.from_lock else None,
+        allow_plain=sorted({canonicalize_name(n) for n in raw.value("allow_plain")}),
+        host=parse_host(*host) if host else None,
+        lock=_optional_path(raw.one("lock")),
+        from_lock=_optional_path(raw.one("from_lock")),
         replace=replace,
         find_links=find_links,
-        offline=raw.offline,
-        python=raw.python,
-        pip=raw.pip,
-        compile_bytecode=raw.compile_bytecode,
-        guard_timeout=raw.guard_timeout,
-        python_version=raw.python_version,
-        platform=raw.platform,
+        offline=raw.value("offline"),
+        python=raw.value("python"),
+        pip=raw.value("pip"),
+        compile_bytecode=raw.value("compile_bytecode"),
+        guard_timeout=raw.value("guard_timeout"),
+        python_version=raw.value("python_version"),
+        platform=raw.value("platform"),
         inputs=list(raw.words),
     )
