@@ -35,6 +35,7 @@ from corehost_build.lock import (
     read_lock,
 )
 from corehost_build.progress import Progress
+from corehost_build.provides import no_module_warning, require_plugins
 from corehost_build.resolve import Pinned, compile_lock, pin
 from corehost_build.specs import Spec, default_host
 from corehost_build.target import Target, install_target
@@ -50,6 +51,8 @@ class BuildRequest:
     #: A single-file bundle (``--output x.pyz``) instead of a venv.
     output: Path | None = None
     plugins: list[Spec] = field(default_factory=list)
+    #: Plugins (canonical names) allowed to provide nothing to the host: plain dependencies on purpose.
+    allow_plain: list[str] = field(default_factory=list)
     host: Spec | None = None
     lock: Path | None = None
     from_lock: Path | None = None
@@ -208,16 +211,22 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                 python_version=python_version(staging.venv),
             )
             require_clean(report)
+            plugins = [p for p in pinned if p.role == "plugin"]
+            require_plugins(plugins, report, site_packages(staging.venv), request.allow_plain)
             warnings = warnings_of(report)
             for w in warnings:
                 progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
+            barren = no_module_warning(plugins, report)
+            if barren is not None:
+                warnings.append(barren)
+                progress.say(f"warning: {barren['message']}")
             modules = modules_of(report)
             progress.note(
                 f"{len(modules)} modules, {len(warnings)} warning(s)"
                 + (" (same set as a checked build)" if reused else "")
             )
         with progress.step("freeze"):
-            plugin_names = [p.name for p in pinned if p.role == "plugin"]
+            plugin_names = [p.name for p in plugins]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
             if request.output is None:
                 write_frozen(staging.venv, report["registry"], record)

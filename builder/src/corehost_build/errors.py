@@ -46,6 +46,12 @@ class ResolutionError(BuildError):
         self.collisions = list(collisions)
 
 
+class NotAPlugin(BuildError):
+    """A ``--with`` input provides its host nothing (no module, namespace, hook or host) and was not allowed to."""
+
+    exit_code = 2
+
+
 class LockError(BuildError):
     """A lock file is missing, misnamed, or not a PEP 751 lock the builder can use."""
 
