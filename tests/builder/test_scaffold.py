@@ -30,6 +30,15 @@ def test_generated_greeter_builds_and_passes_the_guards(builder: Builder, tmp_pa
     assert "greeters.pirate" in Venv(venv).corehost("list-modules").stdout
 
 
+def test_without_quiet_it_prints_only_what_it_wrote(builder: Builder, tmp_path: Path) -> None:
+    """The environment that reads the interface is a means, not news: no build-phase lines without -q."""
+    made = builder.run("new-plugin", "greeter-parrot", "--namespace", "greeters", "--with", "./plugins/greet",
+                       "--dir", tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert made.stderr == ""
+    assert made.stdout == f"wrote {tmp_path / 'greeter-parrot'}\n"
+
+
 def test_an_app_scaffold_has_start_and_stop(builder: Builder, tmp_path: Path) -> None:
     made = builder.run("new-plugin", "hello-app", "--namespace", "", "--module", "hello", "--dir", tmp_path)
     assert made.returncode == 0, made.stderr
