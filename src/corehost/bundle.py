@@ -5,9 +5,15 @@ archive's ``__main__.py``, with :data:`BUNDLE` filled in. It therefore uses
 the standard library only, and imports as little as it can: it runs before
 anything else in the bundle is importable, on every start.
 
+It runs on older interpreters too (3.8 and later), if only to say that the
+bundle needs a newer one.
+
 A pure-Python bundle runs straight from the archive: its modules were
 compiled at build time to (unchecked, hash-based) ``.pyc`` files beside their
-sources, which zipimport loads without compiling anything. A bundle with
+sources, which zipimport loads without compiling anything. On another
+version of Python, whose magic number those ``.pyc`` files do not carry,
+zipimport compiles the sources beside them instead, so the bundle runs on
+every Python its packages support. A bundle with
 compiled extension modules (which zipimport cannot load) unpacks once into a
 per-build directory of the user's cache; unpacking goes to a temporary
 directory that is renamed into place, so concurrent first runs are safe and a
@@ -21,20 +27,17 @@ import os
 import sys
 from typing import Any
 
-#: Filled in by the builder: id, python, platform, extract, site, and host (a HostSpec's target) for host apps.
+#: Filled in by the builder: id, python, requires_python, compiled_for (with compiled code only), rebuild,
+#: platform, extract, site, and host (a HostSpec's target) for host apps.
 BUNDLE: dict[str, Any] = {}
 
 CACHE_ENV = "COREHOST_CACHE_DIR"
 _TMP_PREFIX = ".tmp-"
+_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
 
 
 class BundleError(Exception):
     """The bundle cannot start here; the message says why and what to do."""
-
-
-def interpreter_tag() -> str:
-    """``cpython-3.11``: what a pure-Python bundle needs of the interpreter."""
-    return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def platform_tag() -> str:
@@ -42,20 +45,51 @@ def platform_tag() -> str:
     return f"{sys.platform}-{os.uname().machine}"
 
 
-def check_interpreter(bundle: dict[str, Any]) -> None:
-    """Stop at once, naming both sides, on an interpreter the bundle was not built for."""
-    wanted, have = bundle.get("python"), interpreter_tag()
-    if wanted and wanted != have:
+def _within(spans: list[list[Any]], have: tuple[int, ...]) -> bool:
+    return any(tuple(low) <= have and (high is None or have < tuple(high)) for low, high in spans)
+
+
+def check_interpreter(bundle: dict[str, Any], archive: str = "corehost.pyz") -> None:
+    """Stop at once on an interpreter the bundle cannot run on, naming the ones it can and a fix that works.
+
+    The builder turned every range into ``[low, high)`` lists of release
+    numbers, so this compares tuples and imports nothing. What it checks,
+    in order: the implementation (``python``: the build's ``cpython-3.11``);
+    what every locked package's Requires-Python admits (``requires_python``),
+    which no rebuild can widen, so only another interpreter is suggested;
+    with compiled code, the platform, then the versions its extension
+    modules load in (``compiled_for``), where a rebuild with this
+    interpreter does work.
+    """
+    implementation = str(bundle.get("python", "")).partition("-")[0]
+    name = _NAMES.get(implementation, implementation)
+    have = tuple(sys.version_info[:3])
+    running = f"{_NAMES.get(sys.implementation.name, sys.implementation.name)} {'.'.join(map(str, have))}"
+    running += f" ({sys.executable})"
+    if implementation and implementation != sys.implementation.name:
+        raise BundleError(f"this bundle runs on {name} only, but this is {running}; run it with {name}.")
+    needs = bundle.get("requires_python")
+    if needs and not _within(needs["spans"], have):
         raise BundleError(
-            f"this bundle was built for {wanted} but is running on {have} ({sys.executable}); "
-            f"run it with a {wanted} interpreter, or rebuild it with --python-version {sys.version_info[0]}."
-            f"{sys.version_info[1]}"
+            f"this bundle runs on {name} {needs['text']} ({needs['why']}), but this is {running}; "
+            f"run it with a {name} {needs['text']} interpreter."
         )
     wanted_platform = bundle.get("platform")
     if bundle.get("extract") and wanted_platform and wanted_platform != platform_tag():
         raise BundleError(
             f"this bundle holds compiled code for {wanted_platform} but is running on {platform_tag()}; "
             f"rebuild it with --platform for this machine."
+        )
+    compiled = bundle.get("compiled_for")
+    if compiled and not _within(compiled["spans"], have):
+        import shlex
+
+        inputs = bundle.get("rebuild") or "<the inputs it was built from>"
+        output, python = shlex.quote(os.path.abspath(archive)), shlex.quote(sys.executable)
+        raise BundleError(
+            f"this bundle holds compiled code for {name} {compiled['text']} only ({compiled['why']}), but this is "
+            f"{running}; run it with a {name} {compiled['text']} interpreter, or rebuild it for this one "
+            f"(from the folder it was built in): corehost-build build {inputs} --output {output} --python {python}"
         )
 
 
@@ -204,7 +238,7 @@ def main() -> None:
     # directory by that string, and an absolute spelling would make it read the directory again.
     archive = os.path.dirname(__file__)
     try:
-        check_interpreter(BUNDLE)
+        check_interpreter(BUNDLE, archive)
         site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])
     except BundleError as exc:
         print(f"corehost: error: {exc}", file=sys.stderr)

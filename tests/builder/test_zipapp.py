@@ -173,31 +173,6 @@ def test_unwritable_cache_falls_back_with_a_warning(compiled_pyz: Path, tmp_path
     assert "COREHOST_CACHE_DIR" in forced.stderr
 
 
-def _with_manifest(pyz: Path, dest: Path, old: str, new: str) -> Path:
-    """A copy of ``pyz`` whose recorded manifest says ``new`` where it said ``old``."""
-    with zipfile.ZipFile(pyz) as src, open(dest, "wb") as out:
-        out.write(pyz.read_bytes().split(b"\n", 1)[0] + b"\n")
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            for info in src.infolist():
-                if info.filename == "__main__.pyc":
-                    continue
-                data = src.read(info)
-                if info.filename == "__main__.py":
-                    assert old.encode() in data
-                    data = data.replace(old.encode(), new.encode())
-                zf.writestr(info, data)
-    return dest
-
-
-def test_wrong_interpreter_stops_at_once_naming_both(pure_pyz: Path, tmp_path: Path) -> None:
-    here = f"cpython-{sys.version_info[0]}.{sys.version_info[1]}"
-    copy = _with_manifest(pure_pyz, tmp_path / "other.pyz", f"'python': '{here}'", "'python': 'cpython-3.99'")
-    result = run_pyz(copy, "list-modules")
-    assert result.returncode == 1
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"corehost: error: this bundle was built for cpython-3.99 but is running on {here}")
-
-
 def test_bundle_for_another_platform_refuses_to_start_here(
     builder: Builder, compiled_pyz: Path, tmp_path: Path
 ) -> None:

@@ -38,6 +38,7 @@ from corehost_build.atomic import atomic_file
 from corehost_build.cache import cache_dir
 from corehost_build.errors import BuildError, BundleCheckFailure
 from corehost_build.guards import errors_of, inspect_target
+from corehost_build.target import reach
 from corehost_build.verify import MANIFEST, manifest_of
 
 SITE = "site"
@@ -196,7 +197,8 @@ def write_zipapp(
     raises leaves ``dest`` as it was.
     """
     files, left_out = collect(site_packages)
-    extract = any(name.endswith(_COMPILED_SUFFIXES) or ".so." in name for name in files)
+    extensions = [name for name in files if name.endswith(_COMPILED_SUFFIXES) or ".so." in name]
+    extract = bool(extensions)
     frozen_source = render(registry_data, record).encode("utf-8")
     compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
     entries = list(_entries(files, frozen_source, extract, compiled))
@@ -210,6 +212,10 @@ def write_zipapp(
         "platform": platform_tag,
         "extract": extract,
         "site": SITE,
+        # The interpreters it starts on, and the build's inputs for a rebuild on another (--python-version
+        # is left out: a rebuild names its interpreter with --python).
+        **reach(files, lambda name: files[name].read_text(encoding="utf-8", errors="replace"), python_tag, extensions),
+        "rebuild": " ".join(w for w in record.get("inputs", ()) if not w.startswith("--python-version ")),
     }
     if host is not None:
         # A host application's bundle starts that host's CLI (its HostSpec, imported directly).
