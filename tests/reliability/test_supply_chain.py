@@ -112,7 +112,9 @@ def test_corehost_plugins_cannot_pull_in_a_plugin_that_was_not_built_in(
     config.write_text('{"apps": {"greet": {"greeters": [{"module": "fr"}]}}}')
     result = bundle.corehost("validate", "--config", config, env=env)
     assert result.returncode == 2
-    assert result.stderr.startswith(f"corehost: error: {config}: apps.greet.greeters[0].module: "), result.stderr
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("corehost: warning: COREHOST_PLUGINS names 'corehost-polyglot', which matches no plugin")
+    assert error.startswith(f"corehost: error: {config}: apps.greet.greeters[0].module: "), result.stderr
     assert "Traceback" not in result.stderr
 
 
