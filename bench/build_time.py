@@ -68,6 +68,8 @@ def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int,
     builder.build("--plugins-dir", PLUGINS_DIR, "--venv", work / "bt-lock-venv", "--lock", lock)
     pins = _pins(lock)
     projects = [str(p) for p in repo_projects()]
+    # The lock names local wheels as pylock-wheels/NAME.whl; uv reads them from there.
+    builder.wheels(*projects, "-o", lock_dir / "pylock-wheels")
     shiv, pex = tool("shiv"), tool("pex")
     absent = [name for name, exe in (("shiv", shiv), ("pex", pex)) if exe is None]
 

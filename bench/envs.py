@@ -127,6 +127,13 @@ class Builder:
         summary = json.loads(out)
         return BuildOutcome(elapsed, summary["steps"], summary)
 
+    def wheels(self, *args: str | Path) -> None:
+        """``corehost-build wheels``: local projects' wheels in a folder, e.g. beside a lock for ``uv pip sync``."""
+        exe = tool("corehost-build")
+        if exe is None:
+            raise RuntimeError("corehost-build is missing from the bench environment; run bench/run")
+        run([exe, "wheels", "-q", *map(str, args)], env=self.env(), cwd=ROOT)
+
 
 def tree_size(path: Path) -> int:
     """Bytes in the files under ``path`` (or of the file ``path``)."""
