@@ -75,7 +75,7 @@ def test_a_collision_names_both_plugins_and_the_ranges() -> None:
     message, found = explain(COLLISION, parties)
     assert message.startswith("the requirements of fxr-alpha, fxr-beta collide")
     assert (
-        "on fxr-beta: plugin fxr-alpha 1.0 (--with ./fxr-alpha) requires fxr-beta>=2; "
+        "together. On fxr-beta: plugin fxr-alpha 1.0 (--with ./fxr-alpha) requires fxr-beta>=2; "
         "plugin fxr-beta 1.0 (--with ./fxr-beta) is 1.0." in message
     ), "the sentence's full stop is not part of the range"
     assert [(c.package, c.claims) for c in found] == [("fxr-beta", (("fxr-alpha", ">=2"), ("fxr-beta", "==1.0")))]

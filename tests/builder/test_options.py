@@ -17,11 +17,10 @@ from typing import Any
 
 import click
 import pytest
-from corehost_build.build import BuildRequest
 from corehost_build.cli import cli, inputs_of
 from corehost_build.guards import DEFAULT_TIMEOUT
 from corehost_build.options import OPTIONS, destination_options, input_options
-from corehost_build.request import to_request
+from corehost_build.request import BuildRequest, to_request
 
 
 @dataclass(frozen=True)

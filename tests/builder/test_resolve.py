@@ -42,7 +42,7 @@ def test_two_plugins_wanting_different_ranges_of_a_dependency(
     error = json.loads(result.stdout)
     assert error["ok"] is False and error["kind"] == "ResolutionError"
     message = error["error"]
-    assert "on fxr-dep:" in message
+    assert "On fxr-dep:" in message
     assert "plugin fxr-old 1.0" in message and "fxr-dep<2" in message
     assert "plugin fxr-new 1.0" in message and "fxr-dep>=2" in message
 

@@ -1,28 +1,27 @@
 """One build, start to finish: inputs in, a checked environment at the destination out.
 
-The steps follow the issue's guarantees in order: wheels of local projects,
-resolve and lock, install with hashes enforced into a fresh environment,
-run the guards in it, freeze the registry and the build record, then move
-it into place. Any failure before the move discards the staging folder, so
-the destination is either the old environment or the new one, never a mix.
+The steps, in order: wheels of local projects, resolve and lock, install
+with hashes enforced into a fresh environment, run the guards in it, freeze
+the registry and the build record, then commit. What is emitted (a venv, a
+bundle) is the :class:`~corehost_build.outputs.Output`'s business; the steps
+are the same for all. Any failure before the commit discards the staging
+folder, so the destination is either the old artifact or the new one, never
+a mix.
 """
 
 from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass, field
-from functools import partial
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from corehost_build import __version__
 from corehost_build.atomic import Staging, unwritable
-from corehost_build.bytecode import compile_all
-from corehost_build.cache import cache_dir
 from corehost_build.errors import SpecError
-from corehost_build.freeze import write_frozen
-from corehost_build.guards import DEFAULT_TIMEOUT, cached_inspect, modules_of, require_clean, warnings_of
+from corehost_build.guards import cached_inspect, modules_of, require_clean, warnings_of
 from corehost_build.hosts import host_of
 from corehost_build.lock import (
     LockedPackage,
@@ -34,40 +33,15 @@ from corehost_build.lock import (
     portable,
     read_lock,
 )
+from corehost_build.outputs import Output, Staged, output_of
 from corehost_build.progress import Progress
 from corehost_build.provides import no_module_warning, require_plugins
+from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, compile_lock, pin
-from corehost_build.specs import Spec, default_host
+from corehost_build.specs import default_host
 from corehost_build.target import Target, install_target
 from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
-from corehost_build.zipapp import ShippedCheck, Zipapp, write_zipapp
-
-
-@dataclass
-class BuildRequest:
-    """Everything a build takes; the CLI and build files both produce one."""
-
-    venv: Path | None = None
-    #: A single-file bundle (``--output x.pyz``) instead of a venv.
-    output: Path | None = None
-    plugins: list[Spec] = field(default_factory=list)
-    #: Plugins (canonical names) allowed to provide nothing to the host: plain dependencies on purpose.
-    allow_plain: list[str] = field(default_factory=list)
-    host: Spec | None = None
-    lock: Path | None = None
-    from_lock: Path | None = None
-    replace: dict[str, Spec] = field(default_factory=dict)
-    find_links: list[Path] = field(default_factory=list)
-    offline: bool = False
-    python: str | None = None
-    pip: bool = True
-    compile_bytecode: bool = False
-    guard_timeout: float = DEFAULT_TIMEOUT
-    #: Target of a bundle built for another interpreter version / platform (uv's names).
-    python_version: str | None = None
-    platform: str | None = None
-    #: The inputs in the user's words, for the build record.
-    inputs: list[str] = field(default_factory=list)
+from corehost_build.zipapp import Zipapp
 
 
 @dataclass
@@ -110,17 +84,8 @@ class BuildResult:
         }
 
 
-def _check_request(request: BuildRequest, progress: Progress) -> None:
-    if (request.venv is None) == (request.output is None):
-        raise SpecError(
-            "a build emits one artifact: give either --venv DIR (a locked virtualenv) or --output FILE.pyz "
-            "(a single-file bundle), not both and not neither."
-        )
-    if request.venv is not None and (request.python_version or request.platform):
-        raise SpecError(
-            "--python-version and --platform are for bundles (--output FILE.pyz); a --venv is made with the "
-            "interpreter given by --python."
-        )
+def _check_request(request: BuildRequest, output: Output, progress: Progress) -> None:
+    output.check(request)
     for flag, path in (("--lock", request.lock), ("--from-lock", request.from_lock)):
         unusual = check_name(path, flag) if path is not None else None
         if unusual is not None:
@@ -136,28 +101,22 @@ def _check_request(request: BuildRequest, progress: Progress) -> None:
 
 
 def build(request: BuildRequest, progress: Progress | None = None) -> BuildResult:
-    """Build ``request`` into ``request.venv``; raise a :class:`BuildError` and leave it untouched on failure."""
-    dest = request.output or request.venv
+    """Build ``request`` into its destination; raise a :class:`BuildError` and leave it untouched on failure."""
+    output = output_of(request)
     try:
-        return _build(request, progress or Progress(quiet=True))
+        return _build(request, output, progress or Progress(quiet=True))
     except OSError as exc:
         # Everything is written beside the destination, so a filesystem error
         # here (full, read-only, over a limit) is about the destination's disk.
-        flag = "--output" if request.output is not None else "--venv"
-        raise unwritable(flag, Path(os.path.abspath(dest or ".")), exc) from None
+        raise unwritable(output.flag, Path(os.path.abspath(output.dest)), exc) from None
 
 
-def _build(request: BuildRequest, progress: Progress) -> BuildResult:
-    import sys
-
-    _check_request(request, progress)
+def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildResult:
+    _check_request(request, output, progress)
     python = request.python or sys.executable
     target = Target.of(request, python)
     pinned: list[Pinned] = []
-    dest = request.output or request.venv
-    assert dest is not None
-    bundle: Zipapp | None = None
-    with Staging(dest, file=request.output is not None) as staging:
+    with Staging(output.dest, file=output.single_file) as staging:
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
             with progress.step("lock"):
@@ -184,7 +143,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
                     python=python,
                     find_links=request.find_links,
                     offline=request.offline,
-                    extra=["pip"] if request.pip and request.output is None else [],
+                    extra=output.requirements(request),
                     python_version=target.python_version,
                     python_platform=target.platform,
                 )
@@ -228,39 +187,14 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
         with progress.step("freeze"):
             plugin_names = [p.name for p in plugins]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
-            if request.output is None:
-                write_frozen(staging.venv, report["registry"], record)
+            staged = Staged(staging, target, host_app, report["registry"], record, request.guard_timeout)
+            output.freeze(staged)
         with progress.step("commit"):
-            if request.output is not None:
-                site = staging.root / "site" if target.cross else site_packages(staging.venv)
-                bundle = write_zipapp(
-                    site,
-                    request.output,
-                    registry_data=report["registry"],
-                    record=record,
-                    python_tag=target.python_tag,
-                    host=None if host_app.is_corehost else host_app.target,
-                    compiler=partial(
-                        compile_all, venv_python(staging.venv), python_version(staging.venv), cache=cache_dir() / "pyc"
-                    ),
-                    platform_tag=target.platform_tag,
-                    # A bundle for another platform cannot start here; the staged venv's guards stand for it.
-                    check=None
-                    if target.cross
-                    else ShippedCheck(
-                        venv_python(staging.venv), request.guard_timeout, host_app.name, python_version(staging.venv)
-                    ),
-                )
-                progress.note(
-                    f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
-                    + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
-                )
-            else:
-                staging.commit()
+            made = output.commit(staged, progress)
             if request.lock is not None:
                 export(lock_text, local_wheels, request.lock)
     return BuildResult(
-        venv=staging.dest if request.output is None else None,
+        venv=made.venv,
         lock=request.lock,
         packages=packages,
         plugins=plugin_names or sorted(report.get("distributions", {})),
@@ -269,7 +203,7 @@ def _build(request: BuildRequest, progress: Progress) -> BuildResult:
         steps=progress.steps,
         seconds=progress.total,
         wheels_cached=sum(p.cached for p in pinned),
-        bundle=bundle,
+        bundle=made.bundle,
     )
 
 

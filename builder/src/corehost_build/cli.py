@@ -1,8 +1,10 @@
 """The ``corehost-build`` command line: thin click commands over plain functions.
 
-Every error the builder means to report is a :class:`CorehostError`; it is
-printed as one paragraph (and, with ``--json``, as ``{"ok": false, ...}`` on
-stdout) with a non-zero exit, never as a traceback.
+Every error the builder means to report is a :class:`CorehostError`. One
+boundary, :meth:`Boundary.invoke`, turns it into a click exception that
+prints one paragraph (and, when the command was given ``--json``,
+``{"ok": false, ...}`` on stdout) and exits with the error's code, never a
+traceback; the commands themselves only raise and ``ctx.exit``.
 """
 
 from __future__ import annotations
@@ -10,19 +12,74 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import click
 
 from corehost.errors import CorehostError
 from corehost_build import __version__
-from corehost_build.build import BuildRequest, build
+from corehost_build.build import build
 from corehost_build.buildfile import load_buildfile
 from corehost_build.options import destination_options, given_on_command_line, input_options
 from corehost_build.progress import Progress
-from corehost_build.request import RawInputs, to_request
+from corehost_build.request import BuildRequest, RawInputs, to_request
+
+#: ``ctx.meta`` key: the running command was given ``--json`` (set while click parses it, before anything runs).
+JSON_META = "corehost_build.json"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Failure(click.ClickException):
+    """A builder error on its way out: one paragraph on stderr, the JSON error object on stdout with ``--json``."""
+
+    def __init__(self, error: CorehostError, *, as_json: bool) -> None:
+        super().__init__(error.message)
+        # click declares exit_code per class but reads it from the instance; here it is the error's own code.
+        self.exit_code = error.exit_code  # type: ignore[misc]
+        self.kind = type(error).__name__
+        self.as_json = as_json
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.as_json:
+            click.echo(json.dumps({"ok": False, "error": self.message, "kind": self.kind}, indent=2))
+        click.echo(f"corehost-build: error: {self.message}", err=True)
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C: every destination is written beside and renamed, so an interrupted build changed nothing."""
+
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("interrupted; the destination was left as it was")
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"corehost-build: {self.message}", err=True)
+
+
+class Boundary(click.Group):
+    """The group whose ``invoke`` is the CLI's one error boundary (see the module docstring)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CorehostError as exc:
+            raise Failure(exc, as_json=bool(ctx.meta.get(JSON_META))) from exc
+        except KeyboardInterrupt:
+            raise Interrupted() from None
+
+
+def _remember_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    ctx.meta[JSON_META] = value
+    return value
+
+
+def json_option(help: str) -> Callable[[F], F]:
+    """``--json``; eager, so the error boundary knows it even when a later option fails."""
+    return click.option("--json", "as_json", is_flag=True, is_eager=True, callback=_remember_json, help=help)
 
 
 def inputs_of(params: dict[str, Any]) -> RawInputs:
@@ -33,7 +90,7 @@ def inputs_of(params: dict[str, Any]) -> RawInputs:
     return typed
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="corehost-build")
 def cli() -> None:
     """corehost-build: resolve plugins into a locked, guarded corehost environment.
@@ -49,7 +106,7 @@ def cli() -> None:
 @cli.command("build")
 @input_options
 @destination_options
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option("Print a machine-readable summary on stdout.")
 def build_command(as_json: bool, **params: Any) -> None:
     """Resolve, lock, install, guard and freeze a plugin set into --venv or --output.
 
@@ -63,7 +120,6 @@ def build_command(as_json: bool, **params: Any) -> None:
       corehost-build build --with ./plugins/greet --with ./plugins/greeter-zh --venv dist/venv
       corehost-build build -c build.toml --lock pylock.toml
     """
-    click.get_current_context().meta["corehost_build.json"] = as_json
     progress = Progress(quiet=params["quiet"])
     result = build(to_request(inputs_of(params)), progress)
     if as_json:
@@ -77,7 +133,7 @@ def build_command(as_json: bool, **params: Any) -> None:
 
 @cli.command("verify")
 @click.argument("bundle", metavar="BUNDLE")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable result on stdout.")
+@json_option("Print a machine-readable result on stdout.")
 def verify_command(bundle: str, as_json: bool) -> None:
     """Re-check a built bundle (a --venv folder or a .pyz) against its build record; list every difference.
 
@@ -89,7 +145,6 @@ def verify_command(bundle: str, as_json: bool) -> None:
     """
     from corehost_build.verify import verify
 
-    click.get_current_context().meta["corehost_build.json"] = as_json
     done = verify(Path(bundle))
     if as_json:
         click.echo(json.dumps({"ok": True, "bundle": str(done.bundle), "kind": done.kind, "files": done.files}))
@@ -118,7 +173,7 @@ def list_modules_command(**params: Any) -> None:
     """
     venv = _dev_env(params, Progress(quiet=params["quiet"]))
     result = subprocess.run([str(venv / "bin" / "corehost"), "list-modules", "--versions", "--packages"], check=False)
-    sys.exit(result.returncode)
+    click.get_current_context().exit(result.returncode)
 
 
 @cli.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -136,7 +191,7 @@ def run_command(corehost_args: tuple[str, ...], **params: Any) -> None:
     """
     venv = _dev_env(params, Progress(quiet=params["quiet"]))
     result = subprocess.run([str(venv / "bin" / "corehost"), *corehost_args], check=False)
-    sys.exit(result.returncode)
+    click.get_current_context().exit(result.returncode)
 
 
 @cli.command("new-plugin")
@@ -194,30 +249,12 @@ def wheels_command(paths: tuple[str, ...], output: str, no_host: bool, offline: 
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the CLI; every builder error becomes one paragraph and an exit code."""
-    argv = list(sys.argv[1:] if args is None else args)
-    as_json = "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv
+    """Run the CLI (``args``, else the process's own); the exit code, for callers that are not a console script."""
     try:
-        result = cli.main(argv, prog_name="corehost-build", standalone_mode=False)
-        return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("corehost-build: aborted", err=True)
-        return 1
+        cli.main(None if args is None else list(args), prog_name="corehost-build")
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
-    except CorehostError as exc:
-        if as_json:
-            click.echo(json.dumps({"ok": False, "error": exc.message, "kind": type(exc).__name__}, indent=2))
-        click.echo(f"corehost-build: error: {exc.message}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("corehost-build: interrupted; the destination was left as it was", err=True)
-        return 130
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    return 0
 
 
 def entry() -> None:

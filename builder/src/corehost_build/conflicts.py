@@ -97,7 +97,7 @@ def explain(text: str, parties: dict[str, Party], *, offline: bool = False) -> t
                 else f"{_who(who, parties)} requires {c.package}{' ' if spec.startswith('(') else ''}{spec}"
                 for who, spec in c.claims
             ]
-            parts.append(f"on {c.package}: " + "; ".join(claims))
+            parts.append(f"On {c.package}: " + "; ".join(claims))
         involved = sorted({who for c in found for who, _ in c.claims if who in parties})
         named = ", ".join(involved) if involved else "the inputs"
         head = (

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from corehost.frozen import FROZEN_MODULE
 from corehost_build import __version__
-from corehost_build.build import BuildRequest, build
+from corehost_build.build import build
 from corehost_build.cache import cache_dir
 from corehost_build.progress import Progress
+from corehost_build.request import BuildRequest
 from corehost_build.specs import PROJECT, WHEEL, Spec, default_host
 from corehost_build.venv import site_packages
 from corehost_build.wheels import project_digest
@@ -42,6 +43,9 @@ def env_key(request: BuildRequest) -> str:
         "find_links": sorted(map(str, request.find_links)),
         "python": request.python or sys.executable,
         "pip": request.pip,
+        # A plugin let through as a plain dependency is a different outcome of the guards: an environment
+        # built with it allowed must not stand in for one where it fails the build.
+        "allow_plain": sorted(request.allow_plain),
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 

@@ -1,7 +1,7 @@
 """Every input of a build, declared once: its flag, its build-file key, its default.
 
 The click options of every command, the keys a build file may hold and
-the values a :class:`~corehost_build.build.BuildRequest` gets are all made
+the values a :class:`~corehost_build.request.BuildRequest` gets are all made
 from :data:`OPTIONS`, so an option cannot mean one thing on the command
 line and another in a build file. Precedence is decided here too, from
 what click says about where a value came from

@@ -9,6 +9,7 @@ any folder.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,37 @@ from typing import Any, cast
 
 from packaging.utils import canonicalize_name
 
-from corehost_build.build import BuildRequest
 from corehost_build.errors import SpecError
+from corehost_build.guards import DEFAULT_TIMEOUT
 from corehost_build.options import BY_NAME, OPTIONS, Placed
 from corehost_build.specs import Spec, parse_host, parse_replace, parse_spec
+
+
+@dataclass
+class BuildRequest:
+    """Everything a build takes; the CLI and build files both produce one."""
+
+    venv: Path | None = None
+    #: A single-file bundle (``--output x.pyz``) instead of a venv.
+    output: Path | None = None
+    plugins: list[Spec] = field(default_factory=list)
+    #: Plugins (canonical names) allowed to provide nothing to the host: plain dependencies on purpose.
+    allow_plain: list[str] = field(default_factory=list)
+    host: Spec | None = None
+    lock: Path | None = None
+    from_lock: Path | None = None
+    replace: dict[str, Spec] = field(default_factory=dict)
+    find_links: list[Path] = field(default_factory=list)
+    offline: bool = False
+    python: str | None = None
+    pip: bool = True
+    compile_bytecode: bool = False
+    guard_timeout: float = DEFAULT_TIMEOUT
+    #: Target of a bundle built for another interpreter version / platform (uv's names).
+    python_version: str | None = None
+    platform: str | None = None
+    #: The inputs in the user's words, for the build record.
+    inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,7 +111,13 @@ def discover_dir(placed: Placed) -> list[Spec]:
             f"--plugins-dir {placed[0]}: {folder} holds no plugin project (a folder with a pyproject.toml) and no "
             "wheel; point at the folder that contains them."
         )
-    return [parse_spec(str(p), folder, "--plugins-dir") for p in found]
+    return [
+        dataclasses.replace(
+            parse_spec(str(p), folder, "--plugins-dir"),
+            given_as=f"--plugins-dir {placed[0]}, its {'wheel' if p.suffix == '.whl' else 'project'} {p.name}",
+        )
+        for p in found
+    ]
 
 
 def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:

@@ -37,7 +37,7 @@ class Pinned:
 
     def party(self) -> Party:
         words = {"host": "--host", "plugin": "--with", "replacement": "--replace", "runtime": "the builder's corehost"}
-        return Party(self.role, self.name, self.version, f"{words[self.role]} {self.spec.text}")
+        return Party(self.role, self.name, self.version, self.spec.given_as or f"{words[self.role]} {self.spec.text}")
 
 
 def pin(spec: Spec, role: str, *, offline: bool = False, name: str | None = None) -> Pinned:

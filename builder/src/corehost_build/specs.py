@@ -35,6 +35,8 @@ class Spec:
     kind: str
     requirement: Requirement | None = None
     path: Path | None = None
+    #: How the user named this input, when that is not ``--with TEXT``: messages quote the user's own words.
+    given_as: str = ""
 
     def __str__(self) -> str:
         return self.text

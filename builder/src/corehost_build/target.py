@@ -27,16 +27,15 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from corehost.bundle import platform_tag as running_platform
 from corehost_build.errors import InstallError, SpecError
+from corehost_build.request import BuildRequest
 from corehost_build.tools import run_uv, tool_env
-
-if TYPE_CHECKING:
-    from corehost_build.build import BuildRequest
 
 _OS = (("manylinux", "linux"), ("musllinux", "linux"), ("linux", "linux"), ("apple", "darwin"),
        ("macos", "darwin"), ("darwin", "darwin"), ("windows", "win32"))  # fmt: skip
@@ -44,9 +43,13 @@ _ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "
 
 
 def platform_tag(uv_platform: str | None) -> str:
-    """``linux-x86_64`` style tag (what :func:`corehost.bundle.platform_tag` reports) for a uv platform name."""
+    """``linux-x86_64`` style tag (what :func:`corehost.bundle.platform_tag` reports) for a uv platform name.
+
+    ``None`` (no ``--platform``) is the machine the build runs on, named by the runtime's own function so
+    that the builder and a starting bundle can never disagree about it.
+    """
     if uv_platform is None:
-        return f"{sys.platform}-{os.uname().machine}"
+        return running_platform()
     text = uv_platform.lower()
     system = next((name for key, name in _OS if key in text), "unknown")
     arch = next((a for key, a in _ARCH.items() if text.startswith(key) or f"-{key}" in text or f"_{key}" in text), "")

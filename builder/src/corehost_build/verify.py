@@ -37,10 +37,10 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from corehost.frozen import FROZEN_MODULE
+from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 from corehost_build.errors import BuildError
 
-#: The ``.pyz`` entry listing every other entry's sha256.
-MANIFEST = "corehost-manifest.json"
+__all__ = ["MANIFEST", "VerifyError", "Verified", "manifest_of", "verify"]
 
 
 class VerifyError(BuildError):
@@ -152,12 +152,6 @@ def _verify_venv(venv: Path) -> Verified:
     return Verified(venv, "venv", checked, len(installed))
 
 
-def manifest_of(entries: list[tuple[str, bytes]]) -> bytes:
-    """The ``.pyz`` manifest: every entry's sha256, sorted, as deterministic JSON bytes."""
-    hashes = {name: "sha256:" + hashlib.sha256(data).hexdigest() for name, data in entries}
-    return (json.dumps({"format": 1, "files": dict(sorted(hashes.items()))}, indent=0, sort_keys=True) + "\n").encode()
-
-
 def _verify_pyz(pyz: Path) -> Verified:
     try:
         with zipfile.ZipFile(pyz) as zf:
@@ -203,7 +197,7 @@ def _verify_pyz(pyz: Path) -> Verified:
 def _site_of(names: list[str]) -> str:
     """The folder the bundle's packages are under (``site``), from where its ``.dist-info`` folders are."""
     tops = sorted({n.split("/")[0] for n in names if n.count("/") > 1 and n.split("/")[1].endswith(".dist-info")})
-    return tops[0] if tops else "site"
+    return tops[0] if tops else SITE
 
 
 def _shipped(zf: zipfile.ZipFile, names: list[str]) -> dict[str, str]:

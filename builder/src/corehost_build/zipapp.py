@@ -35,13 +35,12 @@ from corehost.bundle import render_main
 from corehost.frozen import FROZEN_MODULE, render
 from corehost_build import __version__
 from corehost_build.atomic import atomic_file
+from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 from corehost_build.cache import cache_dir
 from corehost_build.errors import BuildError, BundleCheckFailure
 from corehost_build.guards import errors_of, inspect_target
 from corehost_build.target import reach
-from corehost_build.verify import MANIFEST, manifest_of
 
-SITE = "site"
 #: Files in a .dist-info that record the install, not the package.
 _INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "uv_cache.json", "WHEEL"})
 _COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")

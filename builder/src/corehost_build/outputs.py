@@ -1,0 +1,166 @@
+"""What a build emits, behind one seam: a locked virtualenv or a single-file bundle.
+
+The pipeline (:func:`corehost_build.build.build`) is the same for every
+kind of artifact: wheels, lock, install into a staged venv, guards, build
+record. What differs is asked of an :class:`Output`: the requirements it
+adds to the lock, which request options it refuses, where its packages
+are, what it writes while freezing, and how it puts the result in place.
+A new kind of artifact (a foreign host's environment, an isolated worker)
+is one more class with these methods, not one more branch in the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Protocol
+
+from corehost_build.atomic import Staging
+from corehost_build.bytecode import compile_all
+from corehost_build.cache import cache_dir
+from corehost_build.errors import SpecError
+from corehost_build.freeze import write_frozen
+from corehost_build.hosts import HostApp
+from corehost_build.progress import Progress
+from corehost_build.request import BuildRequest
+from corehost_build.target import Target
+from corehost_build.venv import python_version, site_packages, venv_python
+from corehost_build.zipapp import ShippedCheck, Zipapp, write_zipapp
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What the pipeline made in the staging folder and decided about it: all an output needs to commit."""
+
+    staging: Staging
+    target: Target
+    host_app: HostApp
+    registry: dict[str, Any]
+    record: dict[str, Any]
+    guard_timeout: float
+
+
+@dataclass(frozen=True)
+class Made:
+    """What an output put in place: the venv folder, or the bundle file and what it holds."""
+
+    venv: Path | None = None
+    bundle: Zipapp | None = None
+
+
+class Output(Protocol):
+    """One kind of artifact a build emits."""
+
+    @property
+    def flag(self) -> str:
+        """The option that names the destination, for messages (``--venv``, ``--output``)."""
+
+    @property
+    def dest(self) -> Path:
+        """Where the artifact goes."""
+
+    @property
+    def single_file(self) -> bool:
+        """The destination is one file the output writes atomically itself (else a folder :class:`Staging` swaps)."""
+
+    def check(self, request: BuildRequest) -> None:
+        """Raise a :class:`SpecError` for a request option this artifact cannot honour."""
+
+    def requirements(self, request: BuildRequest) -> list[str]:
+        """Requirements this artifact adds to the plugin set's lock."""
+
+    def site(self, staged: Staged) -> Path:
+        """The folder whose packages the artifact carries."""
+
+    def freeze(self, staged: Staged) -> None:
+        """Write the frozen registry and build record where this artifact keeps them, before committing."""
+
+    def commit(self, staged: Staged, progress: Progress) -> Made:
+        """Put the checked result at :attr:`dest`; until this returns, an existing destination is untouched."""
+
+
+@dataclass(frozen=True)
+class VenvOutput:
+    """``--venv DIR``: the staged virtualenv itself, swapped into place as a whole folder."""
+
+    dest: Path
+    flag: str = "--venv"
+    single_file: bool = False
+
+    def check(self, request: BuildRequest) -> None:
+        if request.python_version or request.platform:
+            raise SpecError(
+                "--python-version and --platform are for bundles (--output FILE.pyz); a --venv is made with the "
+                "interpreter given by --python."
+            )
+
+    def requirements(self, request: BuildRequest) -> list[str]:
+        # A venv is a place people install more into; a bundle has no installer to run.
+        return ["pip"] if request.pip else []
+
+    def site(self, staged: Staged) -> Path:
+        return site_packages(staged.staging.venv)
+
+    def freeze(self, staged: Staged) -> None:
+        write_frozen(staged.staging.venv, staged.registry, staged.record)
+
+    def commit(self, staged: Staged, progress: Progress) -> Made:
+        staged.staging.commit()
+        return Made(venv=staged.staging.dest)
+
+
+@dataclass(frozen=True)
+class BundleOutput:
+    """``--output FILE.pyz``: the staged packages written as one reproducible, checked zipapp."""
+
+    dest: Path
+    flag: str = "--output"
+    single_file: bool = True
+
+    def check(self, request: BuildRequest) -> None:
+        """Every request option applies to a bundle."""
+
+    def requirements(self, request: BuildRequest) -> list[str]:
+        return []
+
+    def site(self, staged: Staged) -> Path:
+        # A bundle for another platform carries that platform's install, made beside the venv that ran the guards.
+        return staged.staging.root / "site" if staged.target.cross else site_packages(staged.staging.venv)
+
+    def freeze(self, staged: Staged) -> None:
+        """The registry and record go into the archive as it is written (:meth:`commit`)."""
+
+    def commit(self, staged: Staged, progress: Progress) -> Made:
+        venv, target, host_app = staged.staging.venv, staged.target, staged.host_app
+        bundle = write_zipapp(
+            self.site(staged),
+            self.dest,
+            registry_data=staged.registry,
+            record=staged.record,
+            python_tag=target.python_tag,
+            host=None if host_app.is_corehost else host_app.target,
+            compiler=partial(compile_all, venv_python(venv), python_version(venv), cache=cache_dir() / "pyc"),
+            platform_tag=target.platform_tag,
+            # A bundle for another platform cannot start here; the staged venv's guards stand for it.
+            check=None
+            if target.cross
+            else ShippedCheck(venv_python(venv), staged.guard_timeout, host_app.name, python_version(venv)),
+        )
+        progress.note(
+            f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
+            + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
+        )
+        return Made(bundle=bundle)
+
+
+def output_of(request: BuildRequest) -> Output:
+    """The one artifact ``request`` asks for."""
+    if request.output is not None and request.venv is None:
+        return BundleOutput(request.output)
+    if request.venv is not None and request.output is None:
+        return VenvOutput(request.venv)
+    raise SpecError(
+        "a build emits one artifact: give either --venv DIR (a locked virtualenv) or --output FILE.pyz "
+        "(a single-file bundle), not both and not neither."
+    )
