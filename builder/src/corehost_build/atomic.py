@@ -11,11 +11,14 @@ and could interleave the swaps, so a build holds an exclusive lock on a
 file beside the destination for its whole run; a second build fails at
 once, naming the first one's process, instead of waiting or mixing.
 
-Single files (a lock, a bundle, the frozen registry) go through
-:func:`atomic_file`: written beside their final name, then renamed. The temp
-file ``mkstemp`` makes is private (0600), which must not leak into what the
-user shares, so the finished file gets the mode a plain ``open(..., "w")``
-would have given it (0666, or 0777 for an executable, less the umask).
+Single files (a lock, a bundle, the frozen registry, a wheel in a
+wheelhouse) go through :func:`atomic_file`: written beside their final name,
+then renamed. The temp file ``mkstemp`` makes is private (0600), which must
+not leak into what the user shares, so the finished file gets the mode a
+plain ``open(..., "w")`` would have given it (0666, or 0777 for an
+executable, less the umask). A new folder that must appear whole (a cache
+entry, a scaffolded project) goes through :func:`atomic_dir`. This module
+is the only place the builder writes beside a destination and renames.
 """
 
 from __future__ import annotations
@@ -170,3 +173,33 @@ def write_atomic(data: bytes, dest: Path) -> None:
     """Write ``data`` to ``dest`` through :func:`atomic_file`: ``dest`` is never half written."""
     with atomic_file(dest) as out:
         out.write(data)
+
+
+def copy_atomic(source: Path, dest: Path) -> None:
+    """Copy ``source`` to ``dest`` through :func:`atomic_file`: a reader never sees half a file."""
+    with atomic_file(dest) as out, open(source, "rb") as data:
+        shutil.copyfileobj(data, out)
+
+
+@contextmanager
+def atomic_dir(dest: Path) -> Iterator[Path]:
+    """A new folder to fill beside ``dest``; renamed to ``dest`` only if the block ends without error.
+
+    ``dest`` must not exist: a folder is never renamed over another one. If
+    another writer made ``dest`` first, :class:`FileExistsError` is raised
+    and this folder is deleted, so the caller decides whether the other
+    writer's result will do. On any error nothing is left beside ``dest``.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+    try:
+        yield tmp
+        try:
+            os.rename(tmp, dest)
+        except OSError as exc:
+            if dest.exists():
+                raise FileExistsError(errno.EEXIST, "already made by another writer", str(dest)) from exc
+            raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

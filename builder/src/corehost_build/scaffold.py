@@ -1,7 +1,7 @@
 """``corehost-build new-plugin``: a complete plugin project that passes its guards as written.
 
 The namespace's interface is read in an environment that has the namespace's
-owner installed (the runtime's ``python -m corehost.interface_info``), and
+owner installed (the runtime's ``python -m corehost.probe interface``), and
 the module class is generated from it: every method with the interface's
 signature, so the interface guards pass before the author writes a line.
 The project pins its compatibility the packaging way (a range on corehost
@@ -18,9 +18,6 @@ import json
 import os
 import re
 import shlex
-import shutil
-import subprocess
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -28,30 +25,22 @@ from typing import Any
 from packaging.version import Version
 
 from corehost.ids import join
-from corehost_build.errors import BuildError, SpecError
-from corehost_build.tools import tool_env
+from corehost_build.atomic import atomic_dir
+from corehost_build.errors import BuildError, ProbeError, SpecError
+from corehost_build.probe import ask
 
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*")
 
 
 def describe(python: Path, namespace: str) -> dict[str, Any]:
     """What ``python``'s environment knows about ``namespace``: owner, versions, interface."""
-    result = subprocess.run(
-        [str(python), "-I", "-m", "corehost.interface_info", namespace],
-        capture_output=True,
-        text=True,
-        env=tool_env(),
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        detail = result.stderr.strip().removeprefix("corehost: error: ")
+    try:
+        return ask(python, "interface", namespace, where="environment of new-plugin")
+    except ProbeError as exc:
         raise SpecError(
-            f"cannot read namespace {namespace!r}: {detail} Pass the plugin that owns it with --with "
+            f"cannot read namespace {namespace!r}: {exc.message} Pass the plugin that owns it with --with "
             "(e.g. --with ./plugins/greet)."
-        )
-    info: dict[str, Any] = json.loads(result.stdout)
-    return info
+        ) from None
 
 
 def _range(version: str) -> str:
@@ -200,15 +189,12 @@ def new_plugin(
     dest = Path(os.path.abspath(dest))
     if dest.exists():
         raise BuildError(f"{dest} already exists; choose another NAME or --dir, or remove it.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
-        for rel, text in render(name, namespace, module, info, wheelhouse).items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        os.rename(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with atomic_dir(dest) as tmp:
+            for rel, text in render(name, namespace, module, info, wheelhouse).items():
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+    except FileExistsError:
+        raise BuildError(f"{dest} already exists; choose another NAME or --dir, or remove it.") from None
     return dest

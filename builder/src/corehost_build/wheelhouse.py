@@ -13,12 +13,11 @@ unless asked not to, because every plugin depends on it.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from corehost_build.atomic import copy_atomic
 from corehost_build.errors import BuildError, SpecError
 from corehost_build.progress import Progress
 from corehost_build.specs import PROJECT, WHEEL, default_host
@@ -65,15 +64,7 @@ def _host_source() -> Source | None:
 def _place(wheel: Path, out: Path) -> Path:
     """Copy ``wheel`` into ``out`` under its own name, atomically (a reader never sees half a wheel)."""
     final = out / wheel.name
-    fd, tmp = tempfile.mkstemp(prefix=f".{wheel.name}.", dir=out)
-    os.close(fd)
-    try:
-        shutil.copyfile(wheel, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    copy_atomic(wheel, final)
     return final
 
 

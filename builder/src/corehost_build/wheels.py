@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from corehost_build.atomic import atomic_dir
 from corehost_build.cache import cache_dir
 from corehost_build.errors import ProjectBuildError
 from corehost_build.tools import run_uv
@@ -63,31 +63,25 @@ def build_project(project: Path, *, offline: bool = False) -> tuple[Path, bool]:
         return cached[0], True
     if slot.is_dir():
         shutil.rmtree(slot, ignore_errors=True)  # a damaged entry: never trust it, rebuild
-    slot.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=slot.parent))
     try:
-        args = ["build", "--wheel", "--quiet", "--out-dir", str(staging), str(project)]
-        if offline:
-            args.insert(1, "--offline")
-        result = run_uv(args)
-        wheels = sorted(staging.glob("*.whl"))
-        if result.returncode != 0 or len(wheels) != 1:
-            tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
-            raise ProjectBuildError(
-                f"building a wheel of local project {project} failed (uv build exited {result.returncode}). "
-                f"Fix the project's pyproject.toml or code so that 'uv build --wheel {project}' succeeds:\n{tail}"
-            )
-        try:
-            staging.rename(slot)
-        except OSError:
-            # Another build filled the slot first; its wheel is built from the same files.
-            raced = sorted(slot.glob("*.whl"))
-            if len(raced) == 1:
-                return raced[0], True
-            raise ProjectBuildError(
-                f"cache entry {slot} for project {project} is damaged; delete it and build again."
-            ) from None
-        return slot / wheels[0].name, False
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        with atomic_dir(slot) as staging:
+            args = ["build", "--wheel", "--quiet", "--out-dir", str(staging), str(project)]
+            if offline:
+                args.insert(1, "--offline")
+            result = run_uv(args)
+            wheels = sorted(staging.glob("*.whl"))
+            if result.returncode != 0 or len(wheels) != 1:
+                tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
+                raise ProjectBuildError(
+                    f"building a wheel of local project {project} failed (uv build exited {result.returncode}). "
+                    f"Fix the project's pyproject.toml or code so that 'uv build --wheel {project}' succeeds:\n{tail}"
+                )
+    except FileExistsError:
+        # Another build filled the slot first; its wheel is built from the same files.
+        raced = sorted(slot.glob("*.whl"))
+        if len(raced) == 1:
+            return raced[0], True
+        raise ProjectBuildError(
+            f"cache entry {slot} for project {project} is damaged; delete it and build again."
+        ) from None
+    return slot / wheels[0].name, False
