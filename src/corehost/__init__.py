@@ -30,7 +30,7 @@ _EXPORTS = {
     "PluginLoadError": "corehost.errors",
     "UnknownModule": "corehost.errors",
     "UnknownNamespace": "corehost.errors",
-    "Problem": "corehost.guards",
+    "Problem": "corehost.problems",
     "check": "corehost.guards",
     "Host": "corehost.host",
     "HostHooks": "corehost.hooks",
@@ -121,11 +121,12 @@ if TYPE_CHECKING:
         UnknownModule,
         UnknownNamespace,
     )
-    from corehost.guards import Problem, check
+    from corehost.guards import check
     from corehost.hooks import HostHooks, implements
     from corehost.host import Host
     from corehost.hostspec import HostSpec
     from corehost.ids import APPS, check_id, name_of, namespace_of
     from corehost.interfaces import App, CleanerUpper, Provisioner, Validator
     from corehost.markers import hookimpl, hookspec
+    from corehost.problems import Problem
     from corehost.registry import ModuleInfo, NamespaceInfo, PluginInfo, Registry

@@ -232,18 +232,30 @@ def render_main(bundle: dict[str, Any]) -> str:
     return source.replace(placeholder, filled, 1)
 
 
+def enter(archive: str) -> dict[str, Any]:
+    """Check this interpreter and put the bundle's packages first on ``sys.path``; return :data:`BUNDLE`.
+
+    Every start does this before importing anything of the bundle, and so
+    does the builder's check of a finished bundle (``python -m
+    corehost.probe inspect --frozen`` run inside it), so that it imports
+    what a start imports.
+    """
+    check_interpreter(BUNDLE, archive)
+    site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])
+    sys.path.insert(0, site)
+    return BUNDLE
+
+
 def main() -> None:
     """Run corehost from the archive this file is the ``__main__`` of."""
     # The archive path exactly as the interpreter put it on sys.path: zipimport caches an archive's
     # directory by that string, and an absolute spelling would make it read the directory again.
     archive = os.path.dirname(__file__)
     try:
-        check_interpreter(BUNDLE, archive)
-        site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])
+        enter(archive)
     except BundleError as exc:
         print(f"corehost: error: {exc}", file=sys.stderr)
         sys.exit(1)
-    sys.path.insert(0, site)
     from corehost.cli import entry
 
     if BUNDLE.get("host"):

@@ -20,7 +20,6 @@ hook, and runs it when one is looked up or checked.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
 from typing import Any
 
 from corehost.hostspec import COREHOST, HostSpec
@@ -105,48 +104,10 @@ def load_frozen(spec: HostSpec = COREHOST) -> Registry | None:
     return from_data(module.REGISTRY, getattr(module, "BUILD", {}), spec)
 
 
-def inspect_environment(host: str | HostSpec = COREHOST) -> dict[str, Any]:
-    """Guard problems and registry data of the running environment, as JSON-ready data.
-
-    The builder runs this (``python -m corehost.frozen [--host NAME]``) with
-    the target environment's interpreter: the guards run where the bundle
-    will run, and the registry it freezes is exactly what the guards passed.
-    Every entry point of the host's groups is read, whatever its allow and
-    block lists say: a build is its own selection.
-    """
-    from corehost.discovery import Selection, discover
-    from corehost.guards import check_all
-    from corehost.hostspec import find_host
-
-    spec = find_host(host) if isinstance(host, str) else host
-    registry = discover(Selection(core=spec.distribution), spec=spec)
-    problems, hooks = check_all(registry)
-    return {
-        "problems": [p.to_json() for p in problems],
-        "registry": to_data(registry, hooks),
-        "distributions": registry.distributions(),
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m corehost.frozen [--host NAME]``: print :func:`inspect_environment` as JSON."""
-    import argparse
-    import json
+if __name__ == "__main__":
     import sys
 
-    from corehost.errors import CorehostError
+    from corehost.probe import main
 
-    parser = argparse.ArgumentParser(prog="python -m corehost.frozen", description=main.__doc__)
-    parser.add_argument("--host", default=COREHOST.name, help="the host whose registry to inspect (default: corehost)")
-    args = parser.parse_args(argv)
-    try:
-        report = inspect_environment(args.host)
-    except CorehostError as exc:
-        print(f"corehost.frozen: error: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    json.dump(report, sys.stdout, indent=1, sort_keys=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    # ``python -m corehost.frozen [--host NAME]`` (docs/api.md) is the probe's inspect command.
+    raise SystemExit(main(["inspect", *sys.argv[1:]], prog="python -m corehost.frozen"))

@@ -16,43 +16,25 @@ import dis
 import inspect
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from corehost import ids
+from corehost.discovery import normalize
 from corehost.errors import PluginLoadError, did_you_mean
+from corehost.problems import ERROR, WARNING, Kind, Severity
+from corehost.problems import Problem as Problem
+from corehost.problems import errors as errors
 from corehost.registry import Entry, ModuleInfo, PluginInfo, Registry
 
 if TYPE_CHECKING:
     import pluggy
 
-ERROR = "error"
-WARNING = "warning"
+_ENTRY_KINDS: dict[str, Kind] = {"module": "module", "namespace": "namespace", "plugin": "plugin"}
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one plugin."""
-
-    distribution: str
-    subject: str
-    message: str
-    severity: str = ERROR
-
-    def __str__(self) -> str:
-        return f"{self.severity}: {self.subject} (distribution {self.distribution}): {self.message}"
-
-    def to_json(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "distribution": self.distribution,
-            "subject": self.subject,
-            "message": self.message,
-        }
-
-
-def errors(problems: list[Problem]) -> list[Problem]:
-    return [p for p in problems if p.severity == ERROR]
+def _about(entry: Entry, message: str, severity: Severity = ERROR) -> Problem:
+    """A problem with one entry point (module, namespace or plugin), naming where it points."""
+    return Problem(entry.distribution, _ENTRY_KINDS[entry.kind], entry.name, message, severity, target=entry.target)
 
 
 def check(registry: Registry, *, versions: bool = True) -> list[Problem]:
@@ -106,16 +88,15 @@ def check_generated(registry: Registry, pm: pluggy.PluginManager, hooks: dict[st
             pm.hook.corehost_register_modules(registry=registry)
         except Exception as exc:
             names = ", ".join(f"{p.name!r} (distribution {p.distribution})" for p in makers)
-            return [Problem(makers[0].distribution, "hook 'corehost_register_modules'",
+            return [Problem(makers[0].distribution, "hook", "corehost_register_modules",
                             f"raised {type(exc).__name__}: {exc} in one of the plugins that implement it: {names}. "
                             "Fix the hookimpl; a generated module must be registered without errors.")]  # fmt: skip
     made = Registry(namespaces=registry.namespaces, spec=registry.spec, conflicts=registry.conflicts[clashes:])
     made.extend(m for name, m in sorted(registry.modules.items()) if before.get(name) is not m)
-    undeclared = [p for p in check_namespaces(made) if p.subject.startswith("module ")]
+    undeclared = [p for p in check_namespaces(made) if p.kind == "module"]
     unmade = [
-        Problem(
-            m.distribution,
-            f"module {m.id!r}",
+        _about(
+            m,
             "was recorded by the build as made by a plugin's corehost_register_modules hook, but no plugin made it "
             "when the hook ran here. Rebuild with corehost-build so the record matches the plugins, or fix the "
             "plugin's hookimpl so that it registers the module again.",
@@ -133,23 +114,11 @@ def check_ids(registry: Registry) -> list[Problem]:
     for info in _modules(registry):
         problem = ids.id_problem(info.id)
         if problem:
-            out.append(
-                Problem(
-                    info.distribution,
-                    f"module {info.id!r}",
-                    f"{problem}. Rename the entry point in the plugin's pyproject.toml.",
-                )
-            )
+            out.append(_about(info, f"{problem}. Rename the entry point in the plugin's pyproject.toml."))
     for ns in registry.namespaces.values():
         problem = ns.name and ids.id_problem(ns.name)
         if problem:
-            out.append(
-                Problem(
-                    ns.distribution,
-                    f"namespace {ns.name!r}",
-                    f"{problem}. Rename the entry point in the plugin's pyproject.toml.",
-                )
-            )
+            out.append(_about(ns, f"{problem}. Rename the entry point in the plugin's pyproject.toml."))
     return out
 
 
@@ -157,9 +126,8 @@ def check_duplicates(registry: Registry) -> list[Problem]:
     out = []
     for first, second in registry.conflicts:
         out.append(
-            Problem(
-                second.distribution,
-                f"{second.kind} {second.name!r}",
+            _about(
+                second,
                 f"is also provided by distribution {first.distribution} ({first.target}); "
                 f"here it points at {second.target}. IDs must be unique: rename one of them, "
                 "or install only one of the two distributions.",
@@ -173,9 +141,8 @@ def check_namespaces(registry: Registry) -> list[Problem]:
     for info in _modules(registry):
         if ids.id_problem(info.id) is None and info.namespace not in registry.namespaces:
             out.append(
-                Problem(
-                    info.distribution,
-                    f"module {info.id!r}",
+                _about(
+                    info,
                     f"its namespace {info.namespace!r} is not declared"
                     f"{did_you_mean(info.namespace, registry.namespaces)}. The plugin that owns the "
                     f"namespace must be installed (and declare it in {registry.spec.namespaces_group!r}), "
@@ -190,9 +157,8 @@ def check_namespaces(registry: Registry) -> list[Problem]:
             continue
         if not isinstance(interface, type):
             out.append(
-                Problem(
-                    ns.distribution,
-                    f"namespace {ns.name!r}",
+                _about(
+                    ns,
                     f"{ns.target} is a {type(interface).__name__}, not a class; point the entry "
                     "point at a typing.Protocol or an ABC.",
                 )
@@ -205,11 +171,7 @@ def _load_problem(entry: Entry, exc: PluginLoadError) -> Problem:
     detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
     if isinstance(cause, SystemExit):
         detail = f"it called sys.exit({cause.code!r}) while being imported"
-    return Problem(
-        entry.distribution,
-        f"{entry.kind} {entry.name!r}",
-        f"importing {entry.target} failed: {detail}. Fix the import or the entry point.",
-    )
+    return _about(entry, f"importing {entry.target} failed: {detail}. Fix the import or the entry point.")
 
 
 # -- modules against their namespace's interface -----------------------------------------
@@ -224,13 +186,7 @@ def check_modules(registry: Registry) -> list[Problem]:
             out.append(_load_problem(info, exc))
             continue
         if not callable(obj):
-            out.append(
-                Problem(
-                    info.distribution,
-                    f"module {info.id!r}",
-                    f"{info.target} is a {type(obj).__name__}, not a class or factory.",
-                )
-            )
+            out.append(_about(info, f"{info.target} is a {type(obj).__name__}, not a class or factory."))
             continue
         ns = registry.namespaces.get(info.namespace)
         interface = _loaded_interface(ns) if ns is not None else None
@@ -238,13 +194,12 @@ def check_modules(registry: Registry) -> list[Problem]:
             continue
         cls, why = _class_of(obj)
         if cls is None:
-            out.append(Problem(info.distribution, f"module {info.id!r}", why, WARNING))
+            out.append(_about(info, why, WARNING))
             continue
         for problem in interface_problems(cls, interface):
             out.append(
-                Problem(
-                    info.distribution,
-                    f"module {info.id!r}",
+                _about(
+                    info,
                     f"{problem} ({interface.__name__} is the interface of namespace {info.namespace!r}, "
                     f"declared by {ns.distribution if ns else '?'}).",
                 )
@@ -487,7 +442,7 @@ def check_plugins(
         pm = new_manager(spec)
     except PluginLoadError as exc:
         # The host's own hookspecs are broken: no plugin can be checked against them.
-        return None, {}, [Problem(spec.distribution, f"host {spec.name!r}", exc.message)]
+        return None, {}, [Problem(spec.distribution, "host", spec.name, exc.message)]
     modules = []
     for info in sorted(registry.plugins.values(), key=lambda p: p.name):
         try:
@@ -503,16 +458,15 @@ def check_plugins(
             pm.register(module, name=info.name)
         except pluggy.PluginValidationError as exc:
             out.append(
-                Problem(
-                    info.distribution,
-                    f"plugin {info.name!r}",
+                _about(
+                    info,
                     " ".join(str(exc).split()) + ". Rename the hookimpl's arguments to the "
                     "hookspec's, or drop the extra ones.",
                 )
             )
             continue
         except ValueError as exc:
-            out.append(Problem(info.distribution, f"plugin {info.name!r}", str(exc)))
+            out.append(_about(info, str(exc)))
             continue
         registered.append(info)
     specs = sorted(n for n, hc in vars(pm.hook).items() if getattr(hc, "spec", None) is not None)
@@ -530,9 +484,11 @@ def check_plugins(
                 out.append(
                     Problem(
                         owner.distribution,
-                        f"hookimpl {hook_name!r} of plugin {owner.name!r}",
+                        "hookimpl",
+                        hook_name,
                         f"matches no hookspec{did_you_mean(hook_name, specs)}. Fix the name, or mark it "
                         "@hookimpl(optionalhook=True) if it is for a plugin that may be absent.",
+                        plugin=owner.name,
                     )
                 )
     return pm, hooks, out
@@ -551,7 +507,6 @@ def check_versions(registry: Registry) -> list[Problem]:
     from importlib import metadata
 
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
 
     core = registry.spec.distribution
     owners: dict[str, str] = {ns.name: ns.distribution for ns in registry.namespaces.values()}
@@ -560,21 +515,21 @@ def check_versions(registry: Registry) -> list[Problem]:
         uses.setdefault(info.distribution, set()).add(owners.get(info.namespace, ""))
     out: list[Problem] = []
     for dist, version in sorted(registry.distributions().items()):
-        if canonicalize_name(dist) == canonicalize_name(core):
+        if normalize(dist) == normalize(core):
             continue
         try:
             requires = metadata.requires(dist) or []
         except metadata.PackageNotFoundError:
             continue
-        owners_used = {canonicalize_name(o) for o in uses.get(dist, set()) if o}
-        needed = ({canonicalize_name(core)} | owners_used) - {canonicalize_name(dist)}
+        owners_used = {normalize(o) for o in uses.get(dist, set()) if o}
+        needed = ({normalize(core)} | owners_used) - {normalize(dist)}
         declared: set[str] = set()
         for line in requires:
             try:
                 req = Requirement(line)
             except InvalidRequirement:
                 continue
-            name = canonicalize_name(req.name)
+            name = normalize(req.name)
             if name not in needed or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
                 continue
             declared.add(name)
@@ -584,8 +539,10 @@ def check_versions(registry: Registry) -> list[Problem]:
                 out.append(
                     Problem(
                         dist,
-                        f"distribution {dist} {version}",
+                        "distribution",
+                        dist,
                         f"requires {req} but {req.name} is not installed; install it.",
+                        version=version,
                     )
                 )
                 continue
@@ -593,20 +550,24 @@ def check_versions(registry: Registry) -> list[Problem]:
                 out.append(
                     Problem(
                         dist,
-                        f"distribution {dist} {version}",
+                        "distribution",
+                        dist,
                         f"is incompatible: it requires {req.name}{req.specifier}, but {req.name} {installed} is "
                         f"installed. Install a release of {dist} made for {req.name} {installed}, or a "
                         f"{req.name} within {req.specifier}.",
+                        version=version,
                     )
                 )
         for name in sorted(needed - declared):
             out.append(
                 Problem(
                     dist,
-                    f"distribution {dist} {version}",
+                    "distribution",
+                    dist,
                     f"declares no dependency on {name}; add a version range for it to the "
                     "plugin's dependencies so incompatible versions are caught.",
                     WARNING,
+                    version=version,
                 )
             )
     return out

@@ -1,9 +1,10 @@
 """A namespace's interface as data: what a class needs to fit it.
 
-``corehost-build new-plugin`` runs :func:`main` with the target
-environment's interpreter (the builder is not installed there) and writes a
-module class from the answer, so a new plugin satisfies the interface guards
-before its author has written a line. Annotations are given as short names
+``corehost-build new-plugin`` asks for it through the target environment's
+interpreter (``python -m corehost.probe interface NAMESPACE``: the builder
+is not installed there) and writes a module class from the answer, so a
+new plugin satisfies the interface guards before its author has written a
+line. Annotations are given as short names
 plus the imports that make them resolve, so the generated file passes ruff
 and mypy as written.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import builtins
 import inspect
-import json
 import re
 import sys
 from typing import Any
@@ -108,30 +108,3 @@ def describe_interface(interface: type) -> dict[str, Any]:
         "methods": methods,
         "imports": dict(sorted(notes.imports.items())),
     }
-
-
-def main(namespace: str) -> dict[str, Any]:
-    """The namespace's owner, its version, corehost's version, and its interface described."""
-    from importlib import metadata
-
-    from corehost.discovery import Selection, discover
-
-    registry = discover(Selection())
-    info = registry.namespace(namespace)
-    return {
-        "namespace": namespace,
-        "distribution": info.distribution,
-        "version": info.version,
-        "corehost": metadata.version("corehost"),
-        **describe_interface(info.load()),
-    }
-
-
-if __name__ == "__main__":
-    from corehost.errors import CorehostError
-
-    try:
-        json.dump(main(sys.argv[1]), sys.stdout, indent=1)
-    except CorehostError as exc:
-        print(f"corehost: error: {exc.message}", file=sys.stderr)
-        sys.exit(2)

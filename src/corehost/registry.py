@@ -30,6 +30,21 @@ def import_target(target: str) -> Any:
     return obj
 
 
+#: Called with each entry just before its code is imported; see :func:`on_import`.
+_import_hook: Callable[[Entry], None] | None = None
+
+
+def on_import(hook: Callable[[Entry], None] | None) -> None:
+    """Call ``hook(entry)`` before each :meth:`Entry.load` imports code (``None``: stop calling).
+
+    ``python -m corehost.probe --announce`` names every import on stderr this
+    way, so that a check that hangs or dies inside a plugin's import can name
+    the plugin it was importing.
+    """
+    global _import_hook
+    _import_hook = hook
+
+
 @dataclass(frozen=True)
 class Entry:
     """One thing a distribution provides: a module, a namespace or a plugin.
@@ -52,6 +67,8 @@ class Entry:
         """Import and return the object; the error names the distribution."""
         if self.obj is not None:
             return self.obj
+        if _import_hook is not None:
+            _import_hook(self)
         try:
             return import_target(self.target)
         except (Exception, SystemExit) as exc:

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from corehost.guards import Problem
     from corehost.host import Host
     from corehost.hostspec import HostSpec
+    from corehost.problems import Problem
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from corehost.problems import Problem
 from tests.conftest import Venv, Wheelhouse, clean_env, uv
 
 REPO_PLUGINS = ("corehost", "corehost-greet", "corehost-greeter-en", "corehost-greeter-zh", "corehost-polyglot")
@@ -146,7 +147,19 @@ def test_every_problem_is_one_line_naming_its_distribution(bad: CheckRun) -> Non
     n_errors = sum(p["severity"] == "error" for p in bad.problems)
     assert summary == f"{n_errors} error(s), {len(bad.problems) - n_errors} warning(s)"
     for p in bad.problems:
-        assert set(p) == {"severity", "distribution", "subject", "message"}
+        assert {"severity", "distribution", "subject", "message", "kind", "name"} <= set(p)
+        assert set(p) <= {
+            "severity",
+            "distribution",
+            "subject",
+            "message",
+            "kind",
+            "name",
+            "plugin",
+            "version",
+            "target",
+        }
+        assert Problem.from_json(p).to_json() == p
     # Every bad fixture is caught, and nothing fine is blamed for anything but a warning.
     blamed = {p["distribution"] for p in bad.problems if p["severity"] == "error"}
     assert blamed == {*BAD, "fixture-old-core"}, bad.report()

@@ -141,8 +141,9 @@ def test_a_frozen_registry_belongs_to_its_host(
     venv = make_venv("corehost", "corehost-greet", "corehost-greeter-en", extra=hostapp_wheels)
     freeze = (
         "import json, subprocess, sys, sysconfig, pathlib\n"
-        "from corehost.frozen import FROZEN_MODULE, inspect_environment, render\n"
-        "data = inspect_environment('hostapp')['registry']\n"
+        "from corehost.frozen import FROZEN_MODULE, render\n"
+        "from corehost.probe import inspect\n"
+        "data = inspect('hostapp')['registry']\n"
         "target = pathlib.Path(sysconfig.get_path('purelib')) / f'{FROZEN_MODULE}.py'\n"
         "target.write_text(render(data, {'builder': 'test', 'inputs': ['example-hostapp']}))\n"
     )

@@ -9,9 +9,10 @@ project, lock, build file) is at fault and what to change.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from corehost.errors import CorehostError
+from corehost.errors import CorehostError, GuardError
+from corehost.problems import Problem
 
 
 class BuildError(CorehostError):
@@ -60,30 +61,52 @@ class InstallError(BuildError):
     """Installing the locked set failed (a hash mismatch, a missing file, a download)."""
 
 
+class ProbeError(BuildError):
+    """The target environment's corehost cannot answer the builder (no ``corehost.probe``, or another format)."""
+
+
 class GuardRunError(BuildError):
     """The interface guards could not run in the new environment (crash or timeout)."""
 
 
-class GuardFailure(BuildError):
-    """The interface guards found errors; the message lists every one of them."""
+def _problem_lines(error: GuardError) -> list[str]:
+    return [f"  - {p.subject} (distribution {p.distribution}): {p.message}" for p in _problems(error)]
 
-    def __init__(self, problems: Sequence[dict[str, str]]) -> None:
-        self.problems = list(problems)
-        culprits = sorted({p["distribution"] for p in self.problems})
+
+def _problems(error: GuardError) -> list[Problem]:
+    # A GuardError made by the builder holds only the Problems it was given.
+    return cast("list[Problem]", error.problems)
+
+
+class GuardFailure(BuildError):
+    """The interface guards found errors; the message lists every one of them.
+
+    It wraps the runtime's :class:`~corehost.errors.GuardError` of those
+    problems (:attr:`error`), so a caller reads the same
+    :class:`~corehost.problems.Problem` objects ``corehost check`` reports.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.error = GuardError(problems)
+        self.problems = _problems(self.error)
+        culprits = sorted({p.distribution for p in self.problems})
         lines = [
             f"the interface guards found {len(self.problems)} error(s) in plugin(s) {', '.join(culprits)}; "
             "nothing was written to the destination. Fix each plugin below (or leave it out of the build):"
         ]
-        lines += [f"  - {p['subject']} (distribution {p['distribution']}): {p['message']}" for p in self.problems]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(lines + _problem_lines(self.error)))
 
 
 class BundleCheckFailure(BuildError):
-    """The finished ``.pyz`` fails guards the installed set passed: a plugin needs what the bundle cannot give."""
+    """The finished ``.pyz`` fails guards the installed set passed: a plugin needs what the bundle cannot give.
 
-    def __init__(self, problems: Sequence[dict[str, str]], left_out: Mapping[str, str]) -> None:
-        self.problems = list(problems)
-        culprits = sorted({p["distribution"] for p in self.problems})
+    Like :class:`GuardFailure`, it wraps the runtime's ``GuardError`` (:attr:`error`).
+    """
+
+    def __init__(self, problems: Sequence[Problem], left_out: Mapping[str, str]) -> None:
+        self.error = GuardError(problems)
+        self.problems = _problems(self.error)
+        culprits = sorted({p.distribution for p in self.problems})
         shown = sorted(left_out.items())[:10]
         more = f"; and {len(left_out) - len(shown)} more" if len(left_out) > len(shown) else ""
         lines = [
@@ -93,5 +116,4 @@ class BundleCheckFailure(BuildError):
             "bundle was not written. Fix each plugin below, or build a --venv instead."
             + (f" The bundle leaves out: {'; '.join(f'{k} ({v})' for k, v in shown)}{more}." if shown else "")
         ]
-        lines += [f"  - {p['subject']} (distribution {p['distribution']}): {p['message']}" for p in self.problems]
-        super().__init__("\n".join(lines))
+        super().__init__("\n".join(lines + _problem_lines(self.error)))

@@ -1,16 +1,14 @@
 """Running the runtime's interface guards inside the target environment.
 
 The guards must run where the bundle will run: with the target
-interpreter, against exactly the installed set. ``python -m corehost.frozen``
-does the guards and collects the registry data in one process; it runs
-isolated (``-I``: no current folder on ``sys.path``, no ``PYTHON*``
-variables) and under a timeout, so a plugin whose import hangs fails the
-build instead of hanging it.
+interpreter, against exactly the installed set. ``python -m corehost.probe
+inspect`` does the guards and collects the registry data in one process
+(see :mod:`corehost_build.probe`); it runs under a timeout, so a plugin
+whose import hangs fails the build instead of hanging it.
 
-So that a timeout or a crash can name the plugin being imported, the guard
-run is started through a few lines (:data:`BOOTSTRAP`) that announce every
-entry point on stderr before it is imported; the last announcement before
-the run died is the culprit.
+So that a timeout or a crash can name the plugin being imported, the probe
+runs with ``--announce``: it names every entry point on stderr before
+importing it, and the last announcement before the run died is the culprit.
 """
 
 from __future__ import annotations
@@ -22,76 +20,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from corehost_build.errors import GuardFailure, GuardRunError
+from corehost.probe import ANNOUNCE
+from corehost.problems import Problem, errors, warnings
+from corehost_build.errors import GuardFailure, GuardRunError, ProbeError
+from corehost_build.probe import accept, command, missing
 from corehost_build.tools import tool_env
 
 DEFAULT_TIMEOUT = 120.0
 
-#: Marks the guard run's progress lines on stderr (never shown to the user as such).
-PROGRESS = "corehost-build-guards: importing "
-
-#: Makes every entry-point import announce itself (kind, name, target, distribution) on stderr first.
-#: If the runtime's ``Entry.load`` ever moves, the guards still run, unnamed.
-_ANNOUNCE = f"""
-try:
-    from corehost.registry import Entry
-    _load = Entry.load
-    def _announced(self):
-        if self.obj is None:
-            what = f"{{self.kind}} {{self.name!r}} ({{self.target}}) of distribution {{self.distribution}}"
-            print({PROGRESS!r} + what, file=sys.__stderr__, flush=True)
-        return _load(self)
-    Entry.load = _announced
-except Exception:
-    pass
-"""
-
-#: Runs ``corehost.frozen`` as ``-m`` would, with every entry-point import announced.
-BOOTSTRAP = f"""
+#: Enters a finished bundle (argv: the .pyz, then the probe's arguments) the way its own ``__main__``
+#: does (interpreter check, unpacking if it has compiled code, its site first on ``sys.path``), then runs
+#: the bundle's ``corehost.probe``. The manifest is left as ``__main__.BUNDLE``, where a start finds it.
+IN_BUNDLE = """
 import runpy, sys
-{_ANNOUNCE}
-sys.argv[0] = "corehost.frozen"
-runpy.run_module("corehost.frozen", run_name="__main__", alter_sys=True)
-"""
-
-#: Runs the guards inside a finished bundle (argv: the .pyz, the host's name), as it will run: started
-#: by its own ``__main__`` code (interpreter check, unpacking if it has compiled code, its site first
-#: on ``sys.path``) in an interpreter that sees nothing else (``-I -S``), against the frozen registry
-#: it carries. Versions are not re-checked: they need installed metadata, which a zip does not serve.
-IN_BUNDLE = f"""
-import json, os, runpy, sys
-archive, host = sys.argv[1], sys.argv[2]
-main = runpy.run_path(archive, run_name="corehost_bundle")
-bundle = main["BUNDLE"]
-main["check_interpreter"](bundle)
-site = main["unpacked"](archive, bundle) if bundle.get("extract") else os.path.join(archive, bundle["site"])
-sys.path.insert(0, site)
-{_ANNOUNCE}
-from corehost.frozen import load_frozen
-from corehost.guards import Problem, check_all
-from corehost.hostspec import COREHOST
-from corehost.registry import import_target
-spec = import_target(bundle["host"]) if bundle.get("host") else COREHOST
-registry = load_frozen(spec)
-if registry is None:
-    problems = [Problem(spec.distribution, f"host {{host!r}}", "the bundle carries no frozen registry for it")]
-else:
-    problems, _ = check_all(registry, versions=False)
-try:
-    from corehost.cli import entry
-except Exception as exc:
-    why = f"importing corehost.cli, as every start does, failed: {{type(exc).__name__}}: {{exc}}"
-    problems.append(Problem("corehost", "the bundle's start-up", why))
-json.dump({{"problems": [p.to_json() for p in problems]}}, sys.stdout)
+archive = sys.argv[1]
+BUNDLE = runpy.run_path(archive, run_name="corehost_bundle")["enter"](archive)
+from corehost.probe import main
+sys.exit(main(sys.argv[2:]))
 """
 
 
 def _split(stderr: str) -> tuple[str, str]:
-    """The guard run's own stderr without the progress lines, and the last thing it began importing."""
+    """The guard run's own stderr without the announcements, and the last thing it began importing."""
     last, kept = "", []
     for line in stderr.splitlines():
-        if line.startswith(PROGRESS):
-            last = line.removeprefix(PROGRESS)
+        if line.startswith(ANNOUNCE):
+            last = line.removeprefix(ANNOUNCE)
         else:
             kept.append(line)
     return "\n".join(kept), last
@@ -100,17 +54,20 @@ def _split(stderr: str) -> tuple[str, str]:
 def inspect_target(
     python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "corehost", *, bundle: Path | None = None
 ) -> dict[str, Any]:
-    """Guard problems and registry data of ``host`` in the environment ``python`` belongs to.
+    """The probe's report of ``host`` in the environment ``python`` belongs to: problems, registry data.
 
     With ``bundle`` (a finished ``.pyz``), the guards run inside that file
-    instead (:data:`IN_BUNDLE`), and report problems only: what the bundle
-    will import is then what was checked, whatever it left out.
+    instead (:data:`IN_BUNDLE`, ``inspect --frozen``), and report problems
+    only: what the bundle will import is then what was checked, whatever it
+    left out. Versions are not re-checked there: they need installed
+    metadata, which a zip does not serve.
     """
     with tempfile.TemporaryDirectory(prefix="corehost-build-guards-") as cwd:
         if bundle is None:
-            argv, env, where = [str(python), "-I", "-c", BOOTSTRAP, "--host", host], tool_env(), "new environment"
+            argv, env = command(python, "--announce", "inspect", "--host", host), tool_env()
+            where = "new environment"
         else:
-            argv = [str(python), "-I", "-S", "-c", IN_BUNDLE, str(bundle), host]
+            argv = [str(python), "-I", "-S", "-c", IN_BUNDLE, str(bundle), "--announce", "inspect", "--frozen"]
             # A bundle with compiled code unpacks: into this run's own folder, not the user's cache.
             env, where = tool_env({"COREHOST_CACHE_DIR": str(Path(cwd) / "unpacked")}), "finished bundle"
         # stderr goes to a file: what a killed run wrote so far is then still there to read.
@@ -145,6 +102,9 @@ def inspect_target(
             err.seek(0)
             stderr, last = _split(err.read())
     if result.returncode != 0:
+        unreadable = missing(stderr, where)
+        if unreadable is not None:
+            raise unreadable
         tail = "\n".join("  " + line for line in stderr.strip().splitlines()[-20:])
         culprit = f"while importing {last}" if last else "before they could name a plugin"
         raise GuardRunError(
@@ -152,21 +112,35 @@ def inspect_target(
             f"below shows what failed. Fix or leave out that plugin; nothing was written to the destination:\n{tail}"
         )
     try:
-        report: dict[str, Any] = json.loads(result.stdout)
+        answer = json.loads(result.stdout)
     except ValueError:
         raise GuardRunError(
             "the interface guards printed something that is not their JSON report; a plugin may write to the "
             "process's stdout file descriptor directly while imported. Output starts: " + result.stdout[:200]
         ) from None
+    report = accept(answer, where)
+    problems_of(report, where)
     return report
 
 
-def errors_of(report: dict[str, Any]) -> list[dict[str, str]]:
-    return [p for p in report.get("problems", []) if p.get("severity") == "error"]
+def problems_of(report: dict[str, Any], where: str = "new environment") -> list[Problem]:
+    """The report's problems, as the runtime made them."""
+    try:
+        return [Problem.from_json(p) for p in report.get("problems", [])]
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ProbeError(
+            f"the guard report of the {where} has a problem this corehost-build cannot read: {exc}."
+        ) from None
+
+
+def errors_of(report: dict[str, Any]) -> list[Problem]:
+    """The report's errors: each one fails the build."""
+    return errors(problems_of(report))
 
 
 def warnings_of(report: dict[str, Any]) -> list[dict[str, str]]:
-    return [p for p in report.get("problems", []) if p.get("severity") != "error"]
+    """The report's warnings, as the build's summary and ``--json`` show them."""
+    return [p.to_json() for p in warnings(problems_of(report))]
 
 
 def modules_of(report: dict[str, Any]) -> list[str]:
@@ -205,8 +179,10 @@ def cached_inspect(
     key = hashlib.sha256("\0".join([__version__, host, python_version, lock_text]).encode()).hexdigest()
     path = cache_dir() / "guards" / f"{key}.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8")), True
-    except (OSError, ValueError):
+        cached = accept(json.loads(path.read_text(encoding="utf-8")), "cache")
+        problems_of(cached)
+        return cached, True
+    except (OSError, ValueError, ProbeError):
         pass
     report = inspect_target(python, timeout, host)
     if not errors_of(report):

@@ -3,29 +3,22 @@
 ``--host SPEC`` names the host's distribution (corehost by default). An
 application that is a corehost-based host declares itself in the
 ``corehost.hosts`` entry-point group; after the install, the builder asks
-the target environment which host that distribution declares, so the guards
-read that host's entry-point groups and a bundle starts that host's CLI.
+the target environment which host that distribution declares (``python -m
+corehost.probe hosts``), so the guards read that host's entry-point groups
+and a bundle starts that host's CLI.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from corehost_build.errors import SpecError
-from corehost_build.tools import tool_env
+from corehost_build.probe import ask
 
 COREHOST = "corehost"
-
-_QUERY = """
-import json
-from importlib.metadata import entry_points
-print(json.dumps([[e.name, e.value, e.dist.name if e.dist else ""] for e in entry_points(group="corehost.hosts")]))
-"""
 
 
 @dataclass(frozen=True)
@@ -48,15 +41,12 @@ def host_of(python: Path, distribution: str | None) -> HostApp:
     """
     if distribution is not None and canonicalize_name(distribution) == COREHOST:
         return HostApp(COREHOST, "corehost.hostspec:COREHOST")
-    result = subprocess.run(
-        [str(python), "-I", "-c", _QUERY], capture_output=True, text=True, env=tool_env(), timeout=60, check=False
-    )
-    declared = json.loads(result.stdout) if result.returncode == 0 else []
-    others = [HostApp(name, value) for name, value, dist in declared if name != COREHOST]
+    declared = ask(python, "hosts", where="new environment", timeout=60)["hosts"]
+    others = [HostApp(h["name"], h["target"]) for h in declared if h["name"] != COREHOST]
     if distribution is None:
         return others[0] if len(others) == 1 else HostApp(COREHOST, "corehost.hostspec:COREHOST")
     wanted = canonicalize_name(distribution)
-    mine = [HostApp(name, value) for name, value, dist in declared if canonicalize_name(dist) == wanted]
+    mine = [HostApp(h["name"], h["target"]) for h in declared if canonicalize_name(h["distribution"]) == wanted]
     if len(mine) != 1:
         what = "declares no host" if not mine else f"declares {len(mine)} hosts"
         raise SpecError(
