@@ -21,20 +21,19 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from corehost_build.atomic import write_atomic
 from corehost_build.errors import BuildError
 from corehost_build.tools import tool_env
 
-#: Reads ``[[key, name, source_path], ...]`` and a cache folder from stdin; writes
-#: ``<cache>/<key[:2]>/<key>.pyc`` (or ``.err`` for a source that does not compile).
+#: Reads ``[[name, source_path, out_path], ...]`` from stdin; writes each compiled module to ``out_path.pyc``
+#: (or an empty ``out_path.err`` for a source that does not compile). The outputs are in a private temporary
+#: folder; the builder moves them into its cache (:func:`corehost_build.atomic.write_atomic`).
 WORKER = """
-import importlib.util, json, marshal, os, sys
-job = json.load(sys.stdin)
+import importlib.util, json, marshal, sys
 flags = (1).to_bytes(4, "little")
-for key, name, path in job["files"]:
+for name, path, out in json.load(sys.stdin):
     with open(path, "rb") as f:
         source = f.read()
-    folder = os.path.join(job["cache"], key[:2])
-    os.makedirs(folder, exist_ok=True)
     try:
         code = compile(source, name, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
@@ -43,10 +42,8 @@ for key, name, path in job["files"]:
         data = importlib.util.MAGIC_NUMBER + flags + importlib.util.source_hash(source) + marshal.dumps(code)
         suffix = ".pyc"
         del code
-    tmp = os.path.join(folder, key + ".%d.tmp" % os.getpid())
-    with open(tmp, "wb") as f:
+    with open(out + suffix, "wb") as f:
         f.write(data)
-    os.replace(tmp, os.path.join(folder, key + suffix))
 """
 
 
@@ -63,25 +60,30 @@ def compile_all(python: Path, interpreter: str, sources: dict[str, bytes], cache
                and not cached(n).with_suffix(".err").exists()]  # fmt: skip
     if missing:
         with tempfile.TemporaryDirectory(prefix="corehost-build-pyc-") as tmp:
-            files = []
+            jobs = []
             for i, name in enumerate(missing):
                 path = Path(tmp) / f"{i}.py"
                 path.write_bytes(sources[name])
-                files.append([keys[name], name, str(path)])
+                jobs.append([name, str(path), str(Path(tmp) / f"{i}")])
             result = subprocess.run(
                 [str(python), "-I", "-S", "-c", WORKER],
-                input=json.dumps({"cache": str(cache), "files": files}),
+                input=json.dumps(jobs),
                 capture_output=True,
                 text=True,
                 env=tool_env(),
                 timeout=600,
                 check=False,
             )
-        if result.returncode != 0:
-            raise BuildError(
-                f"compiling the bundle's modules with {python} failed: {result.stderr.strip()[-500:]}. "
-                "Check that the interpreter runs, or build with --python pointing at a working one."
-            )
+            if result.returncode != 0:
+                raise BuildError(
+                    f"compiling the bundle's modules with {python} failed: {result.stderr.strip()[-500:]}. "
+                    "Check that the interpreter runs, or build with --python pointing at a working one."
+                )
+            for i, name in enumerate(missing):
+                for suffix in (".pyc", ".err"):
+                    made = Path(tmp) / f"{i}{suffix}"
+                    if made.exists():
+                        write_atomic(made.read_bytes(), cached(name).with_suffix(suffix))
     out = {}
     for name in sources:
         pyc = cached(name).with_suffix(".pyc")
