@@ -13,20 +13,22 @@ builds the group with the built-in commands for a
 from __future__ import annotations
 
 import functools
+import json
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from corehost.errors import CorehostError
+from corehost.discovery import environment_registry
+from corehost.errors import ConfigError, CorehostError, Stopped, UnknownNamespace, did_you_mean
 from corehost.hostspec import COREHOST, HostSpec
+from corehost.registry import NamespaceInfo, Registry
 
 if TYPE_CHECKING:
-    from corehost.errors import UnknownNamespace
-    from corehost.registry import Registry
+    from corehost.host import Host
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,6 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _INTERRUPTED = 128 + signal.SIGINT
 
 _HOST_KEY = "corehost.host"
+_REGISTRY_KEY = "corehost.registry"
 
 
 def spec_of(ctx: click.Context | None = None) -> HostSpec:
@@ -42,15 +45,39 @@ def spec_of(ctx: click.Context | None = None) -> HostSpec:
     return command.spec if isinstance(command, HostGroup) else COREHOST
 
 
-def get_host(ctx: click.Context | None = None) -> Any:
+def get_registry(ctx: click.Context | None = None) -> Registry:
+    """This environment's registry for the running host (read on first use, shared with :func:`get_host`)."""
+    root = (ctx or click.get_current_context()).find_root()
+    registry: Registry | None = root.meta.get(_REGISTRY_KEY)
+    if registry is None:
+        registry = root.meta[_REGISTRY_KEY] = environment_registry(spec=spec_of(root))
+    return registry
+
+
+def get_host(ctx: click.Context | None = None) -> Host:
     """The :class:`~corehost.host.Host` of this CLI invocation (made on first use)."""
+    # The host (lifecycle, context, conformance) is for commands that load modules: listing never does.
     from corehost.host import Host
 
     root = (ctx or click.get_current_context()).find_root()
-    host = root.meta.get(_HOST_KEY)
+    host: Host | None = root.meta.get(_HOST_KEY)
     if host is None:
-        host = root.meta[_HOST_KEY] = Host(strict=bool(root.params.get("strict")), spec=spec_of(root))
+        registry = get_registry(root)
+        host = root.meta[_HOST_KEY] = Host(registry, strict=bool(root.params.get("strict")), spec=registry.spec)
     return host
+
+
+def complete_registry(ctx: click.Context | None = None) -> Registry:
+    """The registry with generated modules included, for listing.
+
+    A frozen registry lists them as its build recorded them; a live one
+    has them only once the plugins' ``corehost_register_modules`` hook has
+    run, which takes the host.
+    """
+    registry = get_registry(ctx)
+    if not registry.frozen:
+        get_host(ctx).list_modules()
+    return registry
 
 
 def pass_host(f: F) -> F:
@@ -63,12 +90,84 @@ def pass_host(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Failure(click.ClickException):
+    """An error on its way out of the CLI: one paragraph on stderr, after the traceback with ``--debug``."""
+
+    def __init__(self, host: str, text: str, exit_code: int, *, traceback: bool = False) -> None:
+        super().__init__(text)
+        # click declares exit_code per class but reads it from the instance; here it is the error's own code.
+        self.exit_code = exit_code  # type: ignore[misc]
+        self.host = host
+        self.traceback = traceback
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.traceback:
+            # Only --debug prints a traceback.
+            import traceback
+
+            traceback.print_exception(self.__cause__)
+        click.echo(f"{self.host}: {self.message}", err=True)
+
+
+def _failure(ctx: click.Context, exc: BaseException) -> Failure:
+    """What the CLI prints and how it exits for ``exc``, raised while ``ctx``'s command parsed or ran."""
+    name = spec_of(ctx).name
+    debug = bool(ctx.find_root().params.get("debug"))
+    if isinstance(exc, EOFError) or (
+        isinstance(exc, click.exceptions.Abort) and not isinstance(exc.__cause__, KeyboardInterrupt)
+    ):
+        # A prompt that got end-of-file, or a confirmation answered no.
+        return Failure(name, "aborted", 1)
+    if isinstance(exc, (KeyboardInterrupt, click.exceptions.Abort)):
+        # click turns a KeyboardInterrupt (Ctrl-C outside a run's own handling) into Abort.
+        return Failure(name, "interrupted", _INTERRUPTED)
+    if isinstance(exc, Stopped):
+        return Failure(name, f"{exc} during set-up; everything provisioned was cleaned up", 128 + exc.signum)
+    if isinstance(exc, CorehostError):
+        return Failure(name, f"error: {exc.message}", exc.exit_code, traceback=debug)
+    return Failure(
+        name,
+        f"error: unexpected {type(exc).__name__}{_culprit(exc)}: {exc} "
+        "(run with --debug for the traceback, and report it to the plugin or corehost)",
+        1,
+        traceback=debug,
+    )
+
+
+@contextmanager
+def _boundary(ctx: click.Context) -> Iterator[None]:
+    """Turn every error but click's own into a :class:`Failure` (click's own exceptions pass through)."""
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit):
+        raise
+    except (Exception, KeyboardInterrupt, Stopped) as exc:
+        raise _failure(ctx, exc) from exc
+
+
 class HostGroup(click.Group):
-    """A host's root group: knows its spec, asks plugins for commands only when it has to."""
+    """A host's root group: knows its spec, asks plugins for commands only when it has to.
+
+    Its :meth:`invoke` is the CLI's one error boundary: every error a
+    command raises leaves as a :class:`Failure` that click prints and exits
+    with, and a command returning an int exits with it.
+    """
 
     def __init__(self, *args: Any, spec: HostSpec = COREHOST, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spec = spec
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # ``--help`` lists commands while parsing, which asks the plugins for theirs.
+        with _boundary(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _boundary(ctx):
+            result = super().invoke(ctx)
+        if isinstance(result, int) and result:
+            ctx.exit(result)
+        return result
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
         if not ctx.meta.get("corehost.commands_added"):
@@ -88,15 +187,7 @@ class HostGroup(click.Group):
 
 
 def _echo_json(data: object) -> None:
-    import json
-
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
-
-
-def _print_traceback() -> None:
-    import traceback
-
-    traceback.print_exc()
 
 
 _NOT_CULPRITS = ("corehost", "click", "pluggy", "importlib", "runpy", "contextlib", "functools")
@@ -117,6 +208,7 @@ def _culprit(exc: BaseException) -> str:
         tb = tb.tb_next
     if module is None:
         return ""
+    # Reading every distribution's files is worth it only for an error.
     from importlib import metadata
 
     dists = metadata.packages_distributions().get(module.partition(".")[0], [])
@@ -126,8 +218,6 @@ def _culprit(exc: BaseException) -> str:
 @contextmanager
 def _naming_file(path: str) -> Iterator[None]:
     """Config errors raised inside name the config file as well as the path in it."""
-    from corehost.errors import ConfigError
-
     try:
         yield
     except ConfigError as exc:
@@ -146,6 +236,7 @@ config_option = click.option(
 
 
 def _config(path: str) -> dict[str, Any]:
+    # The config reader (and tomllib) only for the commands that take a config.
     from corehost.config import load_config
 
     return load_config(path)
@@ -153,7 +244,7 @@ def _config(path: str) -> dict[str, Any]:
 
 @click.command(options_metavar="--config FILE")
 @config_option
-def run(config_path: str) -> int:
+def run(config_path: str) -> None:
     """Run a config until an app finishes or SIGINT/SIGTERM arrives.
 
     --config is required. Every app is stopped and every module cleaned up
@@ -168,7 +259,7 @@ def run(config_path: str) -> int:
     with _naming_file(config_path):
         reason = host.run(_config(config_path))
     click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
-    return _INTERRUPTED if host.stop_signal == signal.SIGINT else 0
+    click.get_current_context().exit(_INTERRUPTED if host.stop_signal == signal.SIGINT else 0)
 
 
 @click.command(options_metavar="--config FILE")
@@ -201,9 +292,7 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
     Example:
       corehost list-modules --namespace greeters --packages --versions
     """
-    host = get_host()
-    host.list_modules()
-    registry = host.registry
+    registry = complete_registry()
     if namespace is None:
         modules = sorted(registry.modules.values(), key=lambda m: m.id)
     else:
@@ -236,9 +325,6 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
 
 def _unknown_namespace(registry: Registry, namespace: str) -> UnknownNamespace:
     """The error for ``--namespace`` naming no namespace: a typo, or one the allow/block lists leave out."""
-    from corehost.errors import UnknownNamespace, did_you_mean
-    from corehost.registry import NamespaceInfo
-
     for entry, why in registry.excluded:
         if isinstance(entry, NamespaceInfo) and entry.name == namespace:
             return UnknownNamespace(
@@ -262,12 +348,11 @@ def build_info(as_json: bool) -> None:
     Example:
       corehost build-info --json
     """
+    # Reading every distribution's metadata is for this command alone.
     from corehost.buildinfo import build_info as collect
     from corehost.buildinfo import render_text
 
-    host = get_host()
-    host.list_modules()
-    info = collect(host.registry)
+    info = collect(complete_registry())
     if as_json:
         _echo_json(info)
     else:
@@ -285,10 +370,11 @@ def check(as_json: bool) -> None:
     Example:
       corehost check
     """
+    # The guards import every plugin and pluggy: for this command alone.
     from corehost.guards import check as run_guards
     from corehost.guards import errors
 
-    problems = run_guards(get_host().registry)
+    problems = run_guards(get_registry())
     if as_json:
         _echo_json([p.to_json() for p in problems])
     else:
@@ -296,7 +382,7 @@ def check(as_json: bool) -> None:
             click.echo(str(p))
         click.echo(f"{len(errors(problems))} error(s), {len(problems) - len(errors(problems))} warning(s)")
     if errors(problems):
-        sys.exit(1)
+        click.get_current_context().exit(1)
 
 
 @click.group()
@@ -321,6 +407,7 @@ def cache_list(as_json: bool) -> None:
     Example:
       corehost cache list
     """
+    # The cache commands only: every other start leaves the bundle launcher's module alone.
     from corehost.bundle import cache_entries, cache_root
 
     entries = cache_entries()
@@ -346,6 +433,7 @@ def cache_clean(everything: bool) -> None:
     Example:
       corehost cache clean --all
     """
+    # The cache commands only: every other start leaves the bundle launcher's module alone.
     from corehost.bundle import clean_cache
 
     removed = clean_cache(keep_current=not everything)
@@ -382,7 +470,7 @@ def make_cli(spec: HostSpec = COREHOST) -> HostGroup:
     Plugins of that host add theirs through ``corehost_add_commands``.
     """
 
-    # Nothing to do here: main() reads --debug before click parses, get_host() reads --strict.
+    # Nothing to do here: the error boundary reads --debug, get_host() reads --strict.
     def root(debug: bool, strict: bool) -> None:
         pass
 
@@ -421,48 +509,13 @@ cli = make_cli(COREHOST)
 
 
 def main(args: Sequence[str] | None = None, *, spec: HostSpec = COREHOST) -> int:
-    """Run ``spec``'s CLI (corehost's by default) and turn every error into one clear paragraph."""
-    from corehost.host import Stopped
-
+    """Run ``spec``'s CLI (corehost's by default) on ``args`` (else the process's own); return the exit code."""
     group = cli if spec == COREHOST else make_cli(spec)
-    name = spec.name
-    argv = list(sys.argv[1:] if args is None else args)
-    debug = "--debug" in argv[: next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))]
     try:
-        result = group.main(argv, prog_name=name, standalone_mode=False)
-        return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort as exc:
-        # click turns a KeyboardInterrupt (Ctrl-C outside a run's own handling) into Abort.
-        if isinstance(exc.__cause__, KeyboardInterrupt):
-            click.echo(f"{name}: interrupted", err=True)
-            return _INTERRUPTED
-        click.echo(f"{name}: aborted", err=True)
-        return 1
-    except CorehostError as exc:
-        if debug:
-            _print_traceback()
-        click.echo(f"{name}: error: {exc.message}", err=True)
-        return exc.exit_code
-    except Stopped as exc:
-        click.echo(f"{name}: {exc} during set-up; everything provisioned was cleaned up", err=True)
-        return 128 + exc.signum
-    except KeyboardInterrupt:
-        click.echo(f"{name}: interrupted", err=True)
-        return _INTERRUPTED
-    except Exception as exc:
-        if debug:
-            _print_traceback()
-        click.echo(
-            f"{name}: error: unexpected {type(exc).__name__}{_culprit(exc)}: {exc} "
-            "(run with --debug for the traceback, and report it to the plugin or corehost)",
-            err=True,
-        )
-        return 1
+        group.main(None if args is None else list(args), prog_name=spec.name)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    return 0
 
 
 def entry(spec: HostSpec = COREHOST) -> None:

@@ -13,15 +13,15 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from corehost import ids
+from corehost.conformance import interface_problems
 from corehost.decode import build, join_path
 from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError, closest, config_errors
+from corehost.hooks import HostHooks
+from corehost.plugins import Plugins
 from corehost.registry import ModuleInfo, Registry
-
-if TYPE_CHECKING:
-    from corehost.hooks import HostHooks
 
 INLINE_KEY = "module"
 
@@ -48,9 +48,6 @@ def _call(loaded: Loaded, phase: str, *args: Any) -> None:
 
 
 def _own_hooks(registry: Registry) -> HostHooks:
-    from corehost.hooks import HostHooks
-    from corehost.plugins import Plugins
-
     return HostHooks(Plugins(registry))
 
 
@@ -218,8 +215,6 @@ class Context:
         key = (type(loaded.instance), namespace)
         if key in self._checked or namespace not in self.registry.namespaces:
             return
-        from corehost.guards import interface_problems
-
         interface = self.registry.namespaces[namespace].load()
         problems = interface_problems(type(loaded.instance), interface)
         if problems:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corehost.errors import did_you_mean
+from corehost.frozen import load_frozen
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.registry import Entry, ModuleInfo, NamespaceInfo, PluginInfo, Registry
 
@@ -160,7 +161,6 @@ def environment_registry(selection: Selection | None = None, spec: HostSpec = CO
     bundle's frozen registry belongs to the host it was built for; another
     host in the same environment scans its own groups live.
     """
-    from corehost.frozen import load_frozen
 
     selection = Selection.from_env(spec=spec) if selection is None else selection
     frozen = load_frozen(spec)

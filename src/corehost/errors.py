@@ -8,6 +8,7 @@ paragraph and exits non-zero; a traceback is only shown with ``--debug``.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
 
 
@@ -122,6 +123,18 @@ class GuardError(CorehostError):
         lines = [f"{len(self.problems)} problem(s) found by the interface guards:"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+class Stopped(BaseException):
+    """Raised in the main thread when a signal arrives before the apps run.
+
+    A BaseException so that module code catching ``Exception`` during
+    provisioning cannot swallow the user's Ctrl-C.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
 
 
 #: How alike (difflib's ratio) a word and a suggestion must be: 0.7 still

@@ -23,7 +23,7 @@ import importlib
 from typing import Any
 
 from corehost.hostspec import COREHOST, HostSpec
-from corehost.registry import ModuleInfo, NamespaceInfo, PluginInfo, Registry
+from corehost.registry import ModuleInfo, NamespaceInfo, PluginInfo, Registry, core_namespaces
 
 FROZEN_MODULE = "_corehost_frozen"
 FORMAT = 1
@@ -60,8 +60,6 @@ def host_of(data: dict[str, Any]) -> str:
 
 def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: HostSpec = COREHOST) -> Registry:
     """Rebuild ``spec``'s :class:`Registry` from :func:`to_data` output."""
-    from corehost.interfaces import core_namespaces
-
     if data.get("format") != FORMAT:
         raise ValueError(f"frozen registry format {data.get('format')!r} is not {FORMAT}; rebuild the bundle")
     registry = Registry(frozen=True, build=dict(build or {}), spec=spec)

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
     from corehost.registry import Registry
 
+#: pluggy project name, here so that markers and plugins share it and neither costs a pluggy import.
+#: The same for every host, so that every plugin writes ``from corehost import hookimpl``.
+PROJECT = "corehost"
+
 
 def corehost_add_commands(cli: click.Group) -> None:
     """Add commands to the ``corehost`` CLI with ``cli.add_command(...)``.

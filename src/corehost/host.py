@@ -16,30 +16,24 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from corehost.config import check_shape
+from corehost.context import Context
 from corehost.discovery import environment_registry
-from corehost.errors import CleanupErrors, ConfigError, CorehostError, GuardError, LifecycleError, config_errors
+from corehost.errors import (
+    CleanupErrors,
+    ConfigError,
+    CorehostError,
+    GuardError,
+    LifecycleError,
+    Stopped,
+    config_errors,
+)
 from corehost.hooks import HostHooks
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.plugins import Plugins
 from corehost.registry import Registry
-
-if TYPE_CHECKING:
-    # Imported where a config is run: listing modules or printing build-info never needs it.
-    from corehost.context import Context
-
-
-class Stopped(BaseException):
-    """Raised in the main thread when a signal arrives before the apps run.
-
-    A BaseException so that module code catching ``Exception`` during
-    provisioning cannot swallow the user's Ctrl-C.
-    """
-
-    def __init__(self, signum: int) -> None:
-        self.signum = signum
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -92,6 +86,7 @@ class Host:
         since nothing is optional in code) makes a plugin that fails to
         register an error rather than a warning later.
         """
+        # Only a host composed in code runs the guards here: a host of installed plugins never imports them.
         from corehost.guards import check, errors
 
         registry = Registry.for_host(spec)
@@ -129,13 +124,9 @@ class Host:
         the clean-up guard, so that a signal arriving just before it returns
         cannot leave provisioned modules behind.
         """
-        from corehost.config import check_shape
-
         # A config passed in code has not been through the loader: check its shape the same way.
         config = check_shape(config)
         self.hooks.corehost_config_loaded(config=config)
-        from corehost.context import Context
-
         ctx = Context(self.registry, config, hooks=self.hooks)
         apps: dict[str, Any] = {}
         errors: list[ConfigError] = []
@@ -162,8 +153,6 @@ class Host:
 
         Everything loaded through it is cleaned up when the block ends.
         """
-        from corehost.context import Context
-
         ctx = Context(self.registry, config, hooks=self.hooks)
         try:
             yield ctx

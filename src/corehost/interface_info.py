@@ -17,7 +17,7 @@ import re
 import sys
 from typing import Any
 
-from corehost.guards import _func, _is_required, interface_members
+from corehost.conformance import interface_members, is_required, unwrap
 
 _DOTTED = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\b")
 _NAME = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -69,7 +69,7 @@ class _Annotations:
 
 
 def _signature(name: str, value: Any, notes: _Annotations) -> str:
-    fn = _func(value.fget if isinstance(value, property) else value)
+    fn = unwrap(value.fget if isinstance(value, property) else value)
     sig = inspect.signature(fn)
     params = []
     for p in sig.parameters.values():
@@ -96,8 +96,8 @@ def describe_interface(interface: type) -> dict[str, Any]:
         {
             "name": name,
             "signature": _signature(name, value, notes),
-            "required": _is_required(value),
-            "doc": inspect.getdoc(_func(value)) or "",
+            "required": is_required(value),
+            "doc": inspect.getdoc(unwrap(value)) or "",
         }
         for name, value in interface_members(interface)
         if not isinstance(value, property)

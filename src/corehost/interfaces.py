@@ -3,15 +3,13 @@
 Every lifecycle method is optional, as in Caddy: a module implements only
 the steps it needs, and the host calls whichever are present. The Protocols
 below document the signatures; the guards check modules against them.
+The module imports nothing of corehost's, so the registry can name ``App`` as
+the interface of the apps namespace.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
-
-from corehost.hostspec import COREHOST, HostSpec
-from corehost.ids import APPS
-from corehost.registry import NamespaceInfo
 
 if TYPE_CHECKING:
     from corehost.context import Context
@@ -50,18 +48,3 @@ class CleanerUpper(Protocol):
     """Release what ``provision`` acquired; called once, in reverse order."""
 
     def cleanup(self) -> None: ...
-
-
-def core_namespaces(spec: HostSpec = COREHOST) -> list[NamespaceInfo]:
-    """Namespaces a host declares itself: the root namespace of apps, and the spec's own.
-
-    They belong to the host's distribution, so its allow and block lists
-    never drop them; a host's own namespaces are imported only when used.
-    """
-    version = spec.version()
-    apps = NamespaceInfo(APPS, "corehost.interfaces:App", spec.distribution, version, App, spec.block_env)
-    own = [
-        NamespaceInfo(name, target, spec.distribution, version, disable_env=spec.block_env)
-        for name, target in spec.namespaces.items()
-    ]
-    return [apps, *sorted(own, key=lambda ns: ns.name)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pluggy
 
-from corehost.plugins import PROJECT
+from corehost.hookspecs import PROJECT
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -16,26 +16,23 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from corehost import hookspecs
 from corehost.errors import PluginLoadError
-from corehost.registry import PluginInfo, Registry
+from corehost.hookspecs import PROJECT
+from corehost.registry import PluginInfo, Registry, import_target
 
 if TYPE_CHECKING:
     import pluggy
 
     from corehost.hostspec import HostSpec
 
-#: pluggy project name; here rather than in markers so that it costs no pluggy import.
-#: The same for every host, so that every plugin writes ``from corehost import hookimpl``.
-PROJECT = "corehost"
-
 
 def new_manager(spec: HostSpec) -> pluggy.PluginManager:
     """A pluggy manager that knows corehost's hookspecs and those of ``spec``'s host."""
+    # Both import pluggy: a run that calls no hook never makes a manager.
     import pluggy
 
-    from corehost import hookspecs
     from corehost.markers import hookspec
-    from corehost.registry import import_target
 
     for spec_function in hookspecs.ALL:
         hookspec(spec_function)

@@ -19,6 +19,7 @@ from typing import Any
 from corehost import ids
 from corehost.errors import PluginLoadError, UnknownModule, UnknownNamespace, did_you_mean
 from corehost.hostspec import COREHOST, HostSpec
+from corehost.interfaces import App
 
 
 def import_target(target: str) -> Any:
@@ -171,8 +172,6 @@ class Registry:
     @classmethod
     def for_host(cls, spec: HostSpec = COREHOST) -> Registry:
         """An empty registry of ``spec``'s host holding only the namespaces the host declares itself."""
-        from corehost.interfaces import core_namespaces
-
         registry = cls(spec=spec)
         registry.extend(core_namespaces(spec))
         return registry
@@ -290,3 +289,18 @@ class Registry:
     def extend(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
             self.add(entry)
+
+
+def core_namespaces(spec: HostSpec = COREHOST) -> list[NamespaceInfo]:
+    """Namespaces a host declares itself: the root namespace of apps, and the spec's own.
+
+    They belong to the host's distribution, so its allow and block lists
+    never drop them; a host's own namespaces are imported only when used.
+    """
+    version = spec.version()
+    apps = NamespaceInfo(ids.APPS, "corehost.interfaces:App", spec.distribution, version, App, spec.block_env)
+    own = [
+        NamespaceInfo(name, target, spec.distribution, version, disable_env=spec.block_env)
+        for name, target in spec.namespaces.items()
+    ]
+    return [apps, *sorted(own, key=lambda ns: ns.name)]
