@@ -11,13 +11,12 @@ import platform
 import sys
 from typing import Any
 
+from corehost import __version__
 from corehost.registry import Registry
 
 
 def build_info(registry: Registry) -> dict[str, Any]:
     """A JSON-ready description of this host and every plugin distribution."""
-    from corehost import __version__
-
     plugins = []
     for dist, version in sorted(registry.distributions().items()):
         entries = registry.provided_by(dist)

@@ -82,6 +82,7 @@ def check_interpreter(bundle: dict[str, Any], archive: str = "corehost.pyz") -> 
         )
     compiled = bundle.get("compiled_for")
     if compiled and not _within(compiled["spans"], have):
+        # Only this refusal quotes a command; every start reads this file.
         import shlex
 
         inputs = bundle.get("rebuild") or "<the inputs it was built from>"
@@ -103,6 +104,7 @@ def cache_root() -> str:
 
 
 def _fallback_root() -> str:
+    # Only without a home directory; every start reads this file.
     import tempfile
 
     return os.path.join(tempfile.gettempdir(), f"corehost-{os.getuid()}", "bundles")
@@ -141,6 +143,7 @@ def unpacked(archive: str, bundle: dict[str, Any]) -> str:
 
 
 def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
+    # Only the first start of a bundle with compiled code unpacks it.
     import shutil
     import tempfile
     import zipfile
@@ -210,6 +213,7 @@ def cache_entries() -> list[dict[str, Any]]:
 
 def clean_cache(keep_current: bool = True) -> list[str]:
     """Remove unpacked bundles other than the running one; return what was removed."""
+    # ``cache clean`` only; every start reads this file.
     import shutil
 
     removed = []
@@ -223,6 +227,7 @@ def clean_cache(keep_current: bool = True) -> list[str]:
 
 def render_main(bundle: dict[str, Any]) -> str:
     """This file's source with :data:`BUNDLE` filled in: the archive's ``__main__.py``."""
+    # The builder's only; every start reads this file.
     import pprint
 
     with open(__file__, encoding="utf-8") as f:
@@ -256,11 +261,11 @@ def main() -> None:
     except BundleError as exc:
         print(f"corehost: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    # The launcher is the one file above the CLI, and corehost is importable only once enter() put it on sys.path.
     from corehost.cli import entry
+    from corehost.registry import import_target
 
     if BUNDLE.get("host"):
-        from corehost.registry import import_target
-
         entry(import_target(BUNDLE["host"]))
     else:
         entry()

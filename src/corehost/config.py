@@ -65,6 +65,7 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
         if fmt == "json":
             doc = json.loads(text)
         elif fmt == "toml":
+            # A JSON config never loads the TOML parser.
             import tomllib
 
             doc = tomllib.loads(text)

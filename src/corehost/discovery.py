@@ -122,6 +122,7 @@ def discover(
     selection = Selection.from_env(spec=spec) if selection is None else selection
     registry = Registry.for_host(spec)
     versions: dict[int, tuple[str, str]] = {}
+    # Only a live scan reads entry points: a bundle's frozen registry never imports importlib.metadata.
     from importlib import metadata
 
     # One scan of every distribution's entry points, then a cheap select per group.

@@ -148,6 +148,7 @@ def similarity(word: str, candidate: str) -> float:
     ``greeters.pirate`` and ``greeters.fr`` share only their namespace:
     counted whole they looked alike (0.77), and 'fr' was offered for 'pirate'.
     """
+    # Only an error suggests a name: a start that succeeds never loads difflib.
     import difflib
 
     while "." in word and "." in candidate and word.split(".", 1)[0] == candidate.split(".", 1)[0]:

@@ -76,6 +76,7 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: H
 
 def render(registry_data: dict[str, Any], build: dict[str, Any]) -> str:
     """Source of the ``_corehost_frozen`` module (deterministic: sorted, no clock)."""
+    # The builder's only: a start reads the frozen module, never renders it.
     import pprint
 
     return (

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import TYPE_CHECKING
+
+import pluggy
 
 from corehost import ids
 from corehost.conformance import class_of, interface_problems
 from corehost.discovery import normalize
 from corehost.errors import PluginLoadError, did_you_mean
+from corehost.plugins import has_hookspecs, new_manager
 from corehost.problems import ERROR, WARNING, Kind, Severity
 from corehost.problems import Problem as Problem
 from corehost.problems import errors as errors
 from corehost.registry import Entry, ModuleInfo, PluginInfo, Registry
-
-if TYPE_CHECKING:
-    import pluggy
 
 _ENTRY_KINDS: dict[str, Kind] = {"module": "module", "namespace": "namespace", "plugin": "plugin"}
 
@@ -227,10 +226,6 @@ def check_plugins(
     hookspec lacks (pluggy's own validation), and impls of hooks that no
     spec declares.
     """
-    import pluggy
-
-    from corehost.plugins import has_hookspecs, new_manager
-
     spec = registry.spec
     out: list[Problem] = []
     try:
@@ -299,6 +294,7 @@ def check_versions(registry: Registry) -> list[Problem]:
     and before anything runs: a distribution installed with ``--no-deps``
     next to a corehost its range excludes is named with both versions.
     """
+    # Only version checks read installed metadata (and packaging, tens of ms): a bundle's check skips them.
     from importlib import metadata
 
     from packaging.requirements import InvalidRequirement, Requirement

@@ -52,6 +52,7 @@ class HostHooks:
         the spec's parameter names here, so both spellings work.
         """
         if args:
+            # inspect costs milliseconds on every start; only a positional call needs it.
             import inspect
 
             kwargs = dict(inspect.signature(spec).bind_partial(*args, **kwargs).arguments)  # type: ignore[assignment]
@@ -83,6 +84,7 @@ def implements(spec: Callable[P, R]) -> Callable[[Callable[P, R]], Callable[P, R
     """
 
     def mark(impl: Callable[P, R]) -> Callable[P, R]:
+        # markers imports pluggy, and this module is read on every start.
         from corehost.markers import hookimpl
 
         return hookimpl(specname=spec.__name__)(impl)

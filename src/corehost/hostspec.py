@@ -21,6 +21,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from corehost import __version__
+from corehost.errors import UnknownHost
+
 #: Entry-point group that maps a host's name to its spec (``name = "pkg.mod:SPEC"``).
 HOSTS_GROUP = "corehost.hosts"
 
@@ -99,9 +102,8 @@ class HostSpec:
     def version(self) -> str:
         """The host distribution's version (corehost's without a metadata read)."""
         if self.distribution == "corehost":
-            from corehost import __version__
-
             return __version__
+        # Only another host's version is read from metadata: corehost's own start never loads it.
         from importlib import metadata
 
         try:
@@ -126,9 +128,8 @@ def find_host(name: str) -> HostSpec:
     """
     if name == COREHOST.name:
         return COREHOST
+    # Only a host named by --host is looked for among the installed ones.
     from importlib import metadata
-
-    from corehost.errors import UnknownHost
 
     entries = metadata.entry_points(group=HOSTS_GROUP)
     found = [ep for ep in entries if ep.name == name]

@@ -17,6 +17,7 @@ import re
 import sys
 from typing import Any
 
+import corehost
 from corehost.conformance import interface_members, is_required, unwrap
 
 _DOTTED = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\b")
@@ -56,8 +57,6 @@ class _Annotations:
         obj = self.scope.get(name)
         if obj is None:
             # Imported only under TYPE_CHECKING: corehost's own public names are the usual case.
-            import corehost
-
             if name in corehost.__all__:
                 self.imports[name] = "corehost"
             return

@@ -37,11 +37,17 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
 from corehost import __version__
+from corehost.bundle import current
+from corehost.discovery import Selection, discover
 from corehost.errors import CorehostError
-from corehost.hostspec import COREHOST, HostSpec
+from corehost.frozen import load_frozen, to_data
+from corehost.guards import check_all
+from corehost.hostspec import COREHOST, HOSTS_GROUP, HostSpec, find_host
+from corehost.interface_info import describe_interface
 from corehost.problems import Problem
 from corehost.registry import Entry, import_target, on_import
 
@@ -66,11 +72,6 @@ def _announce(entry: Entry) -> None:
 
 def inspect(host: str | HostSpec = COREHOST) -> dict[str, Any]:
     """Guard problems, registry data and providing distributions of ``host`` in this environment."""
-    from corehost.discovery import Selection, discover
-    from corehost.frozen import to_data
-    from corehost.guards import check_all
-    from corehost.hostspec import find_host
-
     spec = find_host(host) if isinstance(host, str) else host
     registry = discover(Selection(core=spec.distribution), spec=spec)
     problems, hooks = check_all(registry)
@@ -87,10 +88,6 @@ def inspect_frozen() -> dict[str, Any]:
     Versions are not checked: they need installed metadata, which a bundle
     run from its zip does not serve.
     """
-    from corehost.bundle import current
-    from corehost.frozen import load_frozen
-    from corehost.guards import check_all
-
     manifest = current()
     if manifest is None:
         raise CorehostError(
@@ -113,9 +110,6 @@ def inspect_frozen() -> dict[str, Any]:
 
 def interface(namespace: str) -> dict[str, Any]:
     """The namespace's owner and its version, and its interface described."""
-    from corehost.discovery import Selection, discover
-    from corehost.interface_info import describe_interface
-
     info = discover(Selection()).namespace(namespace)
     return {
         "namespace": namespace,
@@ -127,10 +121,6 @@ def interface(namespace: str) -> dict[str, Any]:
 
 def hosts() -> dict[str, Any]:
     """Every host declared in ``corehost.hosts``: name, where its spec lives, which distribution declares it."""
-    from importlib.metadata import entry_points
-
-    from corehost.hostspec import HOSTS_GROUP
-
     declared = [
         {"name": ep.name, "target": ep.value, "distribution": ep.dist.name if ep.dist else ""}
         for ep in entry_points(group=HOSTS_GROUP)

@@ -47,6 +47,7 @@ class CommandResult:
 @pytest.fixture
 def corehost_spec() -> HostSpec:
     """The host the other fixtures use: corehost's own; override it for a host of your own."""
+    # The pytest plugin loads in every session of an environment with corehost: the rest loads with the fixture.
     from corehost.hostspec import COREHOST
 
     return COREHOST
@@ -55,6 +56,7 @@ def corehost_spec() -> HostSpec:
 @pytest.fixture
 def corehost_host(corehost_spec: HostSpec) -> Host:
     """A host over this environment's installed plugins, as the CLI would make it."""
+    # The pytest plugin loads in every session of an environment with corehost: the rest loads with the fixture.
     from corehost.host import Host
 
     return Host(spec=corehost_spec)
@@ -86,6 +88,7 @@ def corehost_problems(corehost_spec: HostSpec) -> Callable[[str], list[Problem]]
     """
 
     def problems(distribution: str) -> list[Problem]:
+        # The pytest plugin loads in every session of an environment with corehost: the rest loads with the fixture.
         from corehost.discovery import Selection, discover, normalize
         from corehost.guards import check
 
@@ -100,6 +103,7 @@ def corehost_cli(corehost_spec: HostSpec) -> Callable[..., CommandResult]:
     """``corehost_cli("list-modules", "--json", env={...})``: run a command in-process."""
 
     def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> CommandResult:
+        # The pytest plugin loads in every session of an environment with corehost: the rest loads with the fixture.
         from click.testing import CliRunner
 
         from corehost.cli import main

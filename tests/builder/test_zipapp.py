@@ -359,3 +359,15 @@ def test_generated_modules_are_listed_without_running_their_hook(pure_pyz: Path,
     assert "corehost_polyglot.hooks" not in names, "a config that uses no generated module must not run the hook"
     greeting, names = imported(pure_pyz, tmp_path, "greet", "Bob", "--lang", "es")
     assert greeting == "Hola, Bob!\n" and "corehost_polyglot.hooks" in names
+
+
+def test_list_modules_imports_no_host_guards_pluggy_or_plugin_code(pure_pyz: Path, tmp_path: Path) -> None:
+    """Listing reads the frozen registry only: no lifecycle, no conformance engine, no pluggy, no plugin.
+
+    (``inspect`` is imported by click and dataclasses themselves, so it is not corehost's to leave out.)
+    """
+    _, names = imported(pure_pyz, tmp_path, "list-modules")
+    heavy = {"corehost.host", "corehost.context", "corehost.guards", "corehost.conformance", "corehost.plugins"}
+    assert names & (heavy | {"pluggy"}) == set()
+    plugin_code = ("corehost_greet", "corehost_polyglot", "corehost_greeter_en", "corehost_greeter_zh")
+    assert [n for n in names if n.startswith(plugin_code)] == []
