@@ -166,7 +166,7 @@ def test_verify_names_a_changed_entry_of_a_pyz(builder: Builder, pyz: Path, tmp_
 
 def test_verify_compares_the_build_record_with_what_the_pyz_holds(builder: Builder, pyz: Path, tmp_path: Path) -> None:
     """A package left out of the file at build time (its manifest agreeing) is still found: the record lists it."""
-    from corehost_build.verify import MANIFEST, manifest_of
+    from corehost_build.bundleformat import MANIFEST, manifest_of
 
     raw = pyz.read_bytes()
     with zipfile.ZipFile(pyz) as src:

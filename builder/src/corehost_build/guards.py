@@ -14,7 +14,6 @@ importing it, and the last announcement before the run died is the culprit.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tempfile
 from pathlib import Path
@@ -174,6 +173,7 @@ def cached_inspect(
     import hashlib
 
     from corehost_build import __version__
+    from corehost_build.atomic import write_atomic
     from corehost_build.cache import cache_dir
 
     key = hashlib.sha256("\0".join([__version__, host, python_version, lock_text]).encode()).hexdigest()
@@ -187,7 +187,5 @@ def cached_inspect(
     report = inspect_target(python, timeout, host)
     if not errors_of(report):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(report), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(json.dumps(report).encode("utf-8"), path)
     return report, False

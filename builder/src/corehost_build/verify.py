@@ -37,10 +37,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from corehost.frozen import FROZEN_MODULE
-from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
+from corehost_build.bundleformat import MANIFEST, SITE
 from corehost_build.errors import BuildError
-
-__all__ = ["MANIFEST", "VerifyError", "Verified", "manifest_of", "verify"]
 
 
 class VerifyError(BuildError):
