@@ -49,6 +49,7 @@ def test_a_failed_folder_leaves_nothing_and_a_finished_one_appears_whole(tmp_pat
     with atomic_dir(dest) as tmp:
         (tmp / "a.whl").write_bytes(b"x")
     assert os.listdir(tmp_path) == ["entry"] and os.listdir(dest) == ["a.whl"]
+    assert dest.stat().st_mode & 0o777 == 0o777 & ~umask(), "a new plugin project is not private to its maker"
 
 
 def test_a_folder_made_by_another_writer_first_is_reported_not_replaced(tmp_path: Path) -> None:

@@ -194,6 +194,8 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
         yield tmp
+        # mkdtemp's private 0700 is for the filling; the folder lands with the mode mkdir gives.
+        os.chmod(tmp, 0o777 & ~umask())
         try:
             os.rename(tmp, dest)
         except OSError as exc:
