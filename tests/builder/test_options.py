@@ -81,6 +81,9 @@ SAMPLES: dict[str, Sample] = {
                    "cwd", "cwd"),
     "from_lock": Sample('"pylock.toml"', ("--from-lock", "pylock.toml"), lambda r: r.from_lock and
                         r.from_lock.parent.name, None, "conf", "cwd", "cwd"),
+    "upgrade": Sample("true", ("--upgrade",), lambda r: r.upgrade, False, True, True, True),
+    "upgrade_packages": Sample('["Click"]', ("--upgrade-package", "pluggy"), lambda r: r.upgrade_packages, [],
+                              ["click"], ["pluggy"], ["click", "pluggy"]),
 }  # fmt: skip
 
 

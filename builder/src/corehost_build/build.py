@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corehost_build import __version__
+from corehost_build import __version__, rebuild
 from corehost_build.atomic import Staging, unwritable
 from corehost_build.errors import SpecError
 from corehost_build.guards import cached_inspect, modules_of, require_clean, warnings_of
@@ -36,8 +37,9 @@ from corehost_build.lock import (
 from corehost_build.outputs import Output, Staged, output_of
 from corehost_build.progress import Progress
 from corehost_build.provides import no_module_warning, require_plugins
+from corehost_build.rebuild import fingerprint
 from corehost_build.request import BuildRequest
-from corehost_build.resolve import Pinned, compile_lock, pin
+from corehost_build.resolve import Pinned, check_unique, compile_lock, pin
 from corehost_build.specs import default_host
 from corehost_build.target import Target, install_target
 from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
@@ -58,12 +60,20 @@ class BuildResult:
     seconds: float
     wheels_cached: int = 0
     bundle: Zipapp | None = None
+    #: Nothing was built: the destination already is what these inputs make (see :mod:`corehost_build.rebuild`).
+    up_to_date: bool = False
+    #: The bundle file of an up-to-date ``--output`` (a fresh build names it through :attr:`bundle`).
+    output: Path | None = None
+    #: The bundle's summary as its build reported it, for an up-to-date ``--output``.
+    bundle_json: dict[str, Any] | None = None
 
     @property
     def artifact(self) -> Path:
         """The one thing this build made: the venv or the bundle file."""
         if self.bundle is not None:
             return self.bundle.path
+        if self.output is not None:
+            return self.output
         assert self.venv is not None
         return self.venv
 
@@ -71,8 +81,8 @@ class BuildResult:
         return {
             "ok": True,
             "venv": str(self.venv) if self.venv else None,
-            "output": str(self.bundle.path) if self.bundle else None,
-            "bundle": self.bundle.to_json() if self.bundle else None,
+            "output": str(self.bundle.path) if self.bundle else str(self.output) if self.output else None,
+            "bundle": self.bundle.to_json() if self.bundle else self.bundle_json,
             "lock": str(self.lock) if self.lock else None,
             "plugins": self.plugins,
             "modules": self.modules,
@@ -81,6 +91,17 @@ class BuildResult:
             "steps": self.steps,
             "seconds": self.seconds,
             "wheels_cached": self.wheels_cached,
+            "up_to_date": self.up_to_date,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What an up-to-date rebuild of the same destination reports again, without building."""
+        return {
+            "plugins": self.plugins,
+            "modules": self.modules,
+            "warnings": self.warnings,
+            "packages": [p.to_record() for p in self.packages],
+            "bundle": self.bundle.to_json() if self.bundle else None,
         }
 
 
@@ -111,11 +132,105 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         raise unwritable(output.flag, Path(os.path.abspath(output.dest)), exc) from None
 
 
+def _pin_all(request: BuildRequest) -> list[Pinned]:
+    """Every input as a requirement line; local projects built into wheels (cached by their contents)."""
+    host = request.host or default_host()
+    pinned = [pin(host, "host", offline=request.offline)]
+    pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
+    pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
+    if not any(p.name == "corehost" for p in pinned):
+        # A host application builds on a corehost too: the one the builder came with.
+        pinned.append(pin(default_host(), "runtime", offline=request.offline))
+    return pinned
+
+
+def _fingerprint(request: BuildRequest, output: Output, target: Target, python: str, lock_text: str) -> str:
+    """What the finished destination is a function of (see :mod:`corehost_build.rebuild`)."""
+    return fingerprint(
+        output=output.flag,
+        dest=str(output.dest),
+        lock=digest(lock_text),
+        inputs=request.inputs,
+        allow_plain=request.allow_plain,
+        interpreter=os.path.realpath(shutil.which(python) or python),
+        interpreter_version=target.interpreter_version,
+        python_version=target.python_version,
+        platform=target.platform,
+        compile=request.compile_bytecode,
+        # A bundle's timestamps come from it (see corehost_build.zipapp.date_time).
+        epoch=os.environ.get("SOURCE_DATE_EPOCH") if output.single_file else None,
+    )
+
+
+def _already_built(
+    request: BuildRequest, output: Output, progress: Progress, print_: str, lock_text: str, local_wheels: list[Path]
+) -> BuildResult | None:
+    """The result of an up-to-date rebuild, or ``None`` when the destination must be built."""
+    summary = rebuild.up_to_date(output.dest, print_)
+    if summary is None:
+        return None
+    progress.release(show=False)
+    if request.lock is not None:
+        # The lock the user asked for is still written (only if it differs): it is not the destination.
+        if not request.lock.exists() or request.lock.read_text(encoding="utf-8") != lock_text:
+            export(lock_text, local_wheels, request.lock)
+    packages = [LockedPackage(**p) for p in summary.get("packages", [])]
+    return BuildResult(
+        venv=output.dest if not output.single_file else None,
+        lock=request.lock,
+        packages=packages,
+        plugins=summary.get("plugins", []),
+        modules=summary.get("modules", []),
+        warnings=summary.get("warnings", []),
+        steps=progress.steps,
+        seconds=progress.total,
+        up_to_date=True,
+        output=output.dest if output.single_file else None,
+        bundle_json=summary.get("bundle"),
+    )
+
+
 def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildResult:
     _check_request(request, output, progress)
     python = request.python or sys.executable
     target = Target.of(request, python)
     pinned: list[Pinned] = []
+    local_wheels: list[Path] = []
+    key = ""
+    reused: tuple[str, str] | None = None
+    # Until the destination is known to need a build, progress is held: an up-to-date rebuild says one line.
+    progress.hold()
+    if request.from_lock is None:
+        with progress.step("wheels"):
+            pinned = _pin_all(request)
+            local = [p for p in pinned if p.wheel is not None]
+            progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
+        local_wheels = [p.wheel for p in pinned if p.wheel is not None]
+        check_unique(pinned)
+        key = rebuild.lock_key(
+            [p.line for p in pinned if p.role != "replacement"] + output.requirements(request),
+            [p.line for p in pinned if p.role == "replacement"],
+            local_wheels,
+            find_links=request.find_links,
+            interpreter=target.interpreter_version,
+            python_version=target.python_version,
+            platform=target.platform,
+        )
+        previous = None if request.upgrade else rebuild.previous_lock(key)
+        if previous is not None:
+            reused = rebuild.swap(previous, local_wheels)
+        known = reused[0] if reused is not None and not request.upgrade_packages else None
+    else:
+        try:
+            known = request.from_lock.resolve().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            known = None  # read_lock names what is wrong with it
+    if known is not None:
+        print_ = _fingerprint(request, output, target, python, known)
+        done = _already_built(request, output, progress, print_, known, local_wheels)
+        if done is not None:
+            return done
+    progress.release()
     with Staging(output.dest, file=output.single_file) as staging:
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
@@ -125,17 +240,14 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
                 check_python(lock_file, target.python_version or target.interpreter_version, "--from-lock")
                 install_from = installable(lock_file, request.find_links, staging.root)
                 progress.note(f"{len(packages)} packages from {request.from_lock}")
+        elif reused is not None and not request.upgrade_packages:
+            with progress.step("lock"):
+                lock_file = staging.root / "pylock.toml"
+                lock_file.write_text(reused[1], encoding="utf-8")
+                packages = read_lock(lock_file, "the last lock")
+                install_from = lock_file
+                progress.note(f"{len(packages)} packages from the last lock, nothing resolved (--upgrade resolves)")
         else:
-            with progress.step("wheels"):
-                host = request.host or default_host()
-                pinned.append(pin(host, "host", offline=request.offline))
-                pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
-                pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
-                if not any(p.name == "corehost" for p in pinned):
-                    # A host application builds on a corehost too: the one the builder came with.
-                    pinned.append(pin(default_host(), "runtime", offline=request.offline))
-                local = [p for p in pinned if p.wheel is not None]
-                progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
             with progress.step("resolve"):
                 lock_file = compile_lock(
                     pinned,
@@ -146,11 +258,12 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
                     extra=output.requirements(request),
                     python_version=target.python_version,
                     python_platform=target.platform,
+                    previous=reused[1] if reused is not None else None,
+                    upgrade_packages=request.upgrade_packages,
                 )
                 packages = read_lock(lock_file, "the new lock")
                 install_from = lock_file
                 progress.note(f"{len(packages)} packages locked")
-        local_wheels = [p.wheel for p in pinned if p.wheel is not None]
         # The lock as it would be exported: local wheels by name, not by this machine's cache path,
         # so the build record (and a bundle's bytes) do not depend on where the cache is.
         lock_text = portable(lock_file, local_wheels)
@@ -162,7 +275,7 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
         with progress.step("guards"):
             host_pin = next((p for p in pinned if p.role == "host"), None)
             host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)
-            report, reused = cached_inspect(
+            report, reused_report = cached_inspect(
                 venv_python(staging.venv),
                 request.guard_timeout,
                 host_app.name,
@@ -182,7 +295,7 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
             modules = modules_of(report)
             progress.note(
                 f"{len(modules)} modules, {len(warnings)} warning(s)"
-                + (" (same set as a checked build)" if reused else "")
+                + (" (same set as a checked build)" if reused_report else "")
             )
         with progress.step("freeze"):
             plugin_names = [p.name for p in plugins]
@@ -193,7 +306,7 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
             made = output.commit(staged, progress)
             if request.lock is not None:
                 export(lock_text, local_wheels, request.lock)
-    return BuildResult(
+    result = BuildResult(
         venv=made.venv,
         lock=request.lock,
         packages=packages,
@@ -205,6 +318,10 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
         wheels_cached=sum(p.cached for p in pinned),
         bundle=made.bundle,
     )
+    if key:
+        rebuild.keep_lock(key, lock_text)
+    rebuild.remember(output.dest, _fingerprint(request, output, target, python, lock_text), result.summary())
+    return result
 
 
 def _record(

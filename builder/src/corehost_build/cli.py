@@ -124,7 +124,12 @@ def build_command(as_json: bool, **params: Any) -> None:
     result = build(to_request(inputs_of(params)), progress)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-    else:
+    if result.up_to_date:
+        progress.say(
+            f"{result.artifact} is up to date: same inputs, same lock, unchanged since it was built; nothing was "
+            "written (--upgrade resolves again)"
+        )
+    elif not as_json:
         progress.say(
             f"built {result.artifact} in {result.seconds:.2f} s: {len(result.packages)} packages, "
             f"{len(result.modules)} modules"

@@ -157,6 +157,10 @@ OPTIONS: tuple[Option, ...] = (
            help="Write the resolved set as a PEP 751 pylock.toml."),
     Option("from_lock", "--from-lock", "from-lock", PLACE, build_only=True, recorded=True, metavar="FILE",
            help="Install exactly this pylock.toml, resolving nothing."),
+    Option("upgrade", "--upgrade", "upgrade", SWITCH, default=False, build_only=True,
+           help="Resolve again, taking the newest releases allowed (a rebuild otherwise keeps its last lock)."),
+    Option("upgrade_packages", "--upgrade-package", "upgrade-package", NAMES, build_only=True, metavar="NAME",
+           help="Resolve again, moving only NAME to its newest allowed release. Repeat for more."),
 )  # fmt: skip
 
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}

@@ -23,13 +23,27 @@ class Progress:
         self.steps: dict[str, float] = {}
         self.started = time.perf_counter()
         self._note = ""
+        #: Lines said while held (see :meth:`hold`), printed by :meth:`release` or dropped.
+        self._held: list[str] | None = None
+
+    def hold(self) -> None:
+        """Keep what is said from now on: an up-to-date build prints one line, not the steps that found it."""
+        self._held = []
+
+    def release(self, *, show: bool = True) -> None:
+        """Print the held lines (unless ``show`` is false) and say things directly again."""
+        held, self._held = self._held or [], None
+        for text in held if show else ():
+            self.say(text)
 
     def note(self, text: str) -> None:
         """A detail shown after the current step's time (e.g. ``12 packages``)."""
         self._note = text
 
     def say(self, text: str) -> None:
-        if not self.quiet:
+        if self._held is not None:
+            self._held.append(text)
+        elif not self.quiet:
             print(f"corehost-build: {text}", file=self.stream, flush=True)
 
     @contextmanager

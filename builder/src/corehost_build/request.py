@@ -46,6 +46,9 @@ class BuildRequest:
     #: Target of a bundle built for another interpreter version / platform (uv's names).
     python_version: str | None = None
     platform: str | None = None
+    #: Resolve again instead of following the last lock (everything, or only these distributions).
+    upgrade: bool = False
+    upgrade_packages: list[str] = field(default_factory=list)
     #: The inputs in the user's words, for the build record.
     inputs: list[str] = field(default_factory=list)
 
@@ -159,5 +162,7 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
         guard_timeout=raw.value("guard_timeout"),
         python_version=raw.value("python_version"),
         platform=raw.value("platform"),
+        upgrade=raw.value("upgrade"),
+        upgrade_packages=sorted({canonicalize_name(n) for n in raw.value("upgrade_packages")}),
         inputs=list(raw.words),
     )

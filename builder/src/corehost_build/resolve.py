@@ -81,8 +81,15 @@ def compile_lock(
     extra: Sequence[str] = (),
     python_version: str | None = None,
     python_platform: str | None = None,
+    previous: str | None = None,
+    upgrade_packages: Sequence[str] = (),
 ) -> Path:
-    """Resolve everything into ``workdir/pylock.toml`` (hashes for every file)."""
+    """Resolve everything into ``workdir/pylock.toml`` (hashes for every file).
+
+    ``previous`` (a lock's text, local wheels at their paths) is written
+    where the lock goes first: uv takes an existing output file as its
+    preferences, so with ``upgrade_packages`` only those move.
+    """
     check_unique(pinned)
     requirements = workdir / "requirements.in"
     overrides = workdir / "overrides.txt"
@@ -91,6 +98,8 @@ def compile_lock(
         encoding="utf-8",
     )
     lock = workdir / "pylock.toml"
+    if previous is not None:
+        lock.write_text(previous, encoding="utf-8")
     args = [
         "pip", "compile", "--quiet", "--format", "pylock.toml", "--generate-hashes", "--no-annotate",
         "--custom-compile-command", "corehost-build build",
@@ -102,6 +111,8 @@ def compile_lock(
         args += ["--overrides", str(overrides)]
     for folder in find_links:
         args += ["--find-links", str(folder)]
+    for name in upgrade_packages:
+        args += ["--upgrade-package", name]
     if offline:
         args.append("--offline")
     if python_version:

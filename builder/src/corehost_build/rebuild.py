@@ -1,0 +1,204 @@
+"""Rebuilds follow the lock, and an unchanged rebuild is a no-op.
+
+Like ``uv sync`` and every lock-based tool, a build resolves only when its
+inputs ask for something the last lock cannot give. Two things are kept in
+the builder's cache (:func:`corehost_build.cache.cache_dir`):
+
+* ``locks/KEY.toml``: the last lock resolved for a *resolution key*, a
+  hash of everything the resolver reads: the requirement lines, the
+  ``--replace`` overrides, the requirements the output adds (``pip``),
+  ``--find-links`` folders, the interpreter and the target platform, and
+  the builder's version. A local project enters the key by its wheel's
+  name, version and ``METADATA`` (its dependencies), not by its code, so
+  editing a plugin's source keeps the key: the last lock is reused with
+  only that wheel's hash swapped (:func:`swap`), and nothing is resolved.
+  Editing its dependencies, adding a ``--with`` or changing any flag the
+  resolver sees makes a new key, hence a new resolve. ``--upgrade``
+  resolves again from scratch; ``--upgrade-package NAME`` resolves with the
+  last lock as uv's preferences, so only NAME (and what it needs) moves.
+  A requirement without ``==`` therefore stays at its locked release until
+  the user asks for an upgrade, as in every lock-based tool.
+
+* ``built/DEST.json``: for each destination this machine built, the
+  *fingerprint* of what it was built from (the lock's digest, which names
+  every file by hash, local wheels included; the recorded inputs; the
+  builder's version; the interpreter and its full version; the target;
+  ``--compile``; ``SOURCE_DATE_EPOCH`` for a bundle) and a *stamp* of the
+  destination as committed. A rebuild whose fingerprint is the same, of a
+  destination whose stamp is the same, is up to date: nothing is written.
+
+The lock lives in the cache, not only in the destination, because a
+destination carries its lock as a digest (the build record) rather than as
+text, because a bundle and a venv of the same plugins share nothing a
+resolver could read, and because a destination that was deleted or damaged
+must still rebuild from the same lock. The destination's stamp is what
+makes "up to date" trustworthy: a ``.pyz`` is stamped by the sha256 of its
+bytes (a few milliseconds for a few megabytes); a venv by the path, size,
+modification time and inode of every file outside ``__pycache__`` (what
+``git status`` trusts: any write, added or removed file changes it), which
+reading its ~2000 files' metadata does in a few milliseconds, where hashing
+their contents (``corehost-build verify``) would take longer than the
+rebuild it saves. Bytecode an interpreter writes while running the venv is
+left out, as ``verify`` leaves it out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from corehost_build import __version__
+from corehost_build.atomic import write_atomic
+from corehost_build.cache import cache_dir
+from corehost_build.lock import WHEELS_DIR
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def wheel_metadata(wheel: Path) -> str:
+    """sha256 of a wheel's ``METADATA``: its name, version and dependencies, what a resolver reads of it."""
+    with zipfile.ZipFile(wheel) as zf:
+        names = [n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        data = zf.read(names[0]) if len(names) == 1 else b""
+    return hashlib.sha256(data).hexdigest()
+
+
+def lock_key(
+    lines: Sequence[str],
+    overrides: Sequence[str],
+    local_wheels: Sequence[Path],
+    *,
+    find_links: Sequence[Path],
+    interpreter: str,
+    python_version: str | None,
+    platform: str | None,
+) -> str:
+    """The resolution key: equal keys resolve to the same lock (on the same index), up to local wheels' code.
+
+    ``lines`` and ``overrides`` are the requirement lines given to uv, in
+    which a local wheel appears by its path; each such path is replaced by
+    the wheel's name and ``METADATA`` digest, so a rebuilt wheel of the same
+    project with the same dependencies keeps the key.
+    """
+    by_path = {w.as_uri(): f"{w.name}#{wheel_metadata(w)}" for w in local_wheels}
+
+    def stable(line: str) -> str:
+        for uri, name in by_path.items():
+            line = line.replace(uri, name)
+        return line
+
+    data = {
+        "builder": __version__,
+        "requirements": sorted(stable(line) for line in lines),
+        "overrides": sorted(stable(line) for line in overrides),
+        "find_links": sorted(map(str, find_links)),
+        "interpreter": interpreter,
+        "python_version": python_version,
+        "platform": platform,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _lock_path(key: str) -> Path:
+    return cache_dir() / "locks" / f"{key}.toml"
+
+
+def previous_lock(key: str) -> str | None:
+    """The portable lock (see :func:`corehost_build.lock.portable`) last resolved for ``key``, if any."""
+    try:
+        return _lock_path(key).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def keep_lock(key: str, portable_text: str) -> None:
+    """Keep ``portable_text`` as the lock for ``key``, for the next build with the same resolution inputs."""
+    write_atomic(portable_text.encode("utf-8"), _lock_path(key))
+
+
+def swap(portable_text: str, local_wheels: Sequence[Path]) -> tuple[str, str] | None:
+    """The last lock with each local wheel's hash replaced by the current file's: (portable, installable).
+
+    The portable text names each local wheel ``pylock-wheels/NAME.whl``
+    (what the build record's digest is of, so the result is the very text
+    a fresh resolve would give); the installable text names the wheel's
+    path on this machine, for ``uv pip sync``. ``None`` when a wheel is not
+    locked exactly once in the last lock, which then cannot be reused.
+    """
+    portable_new = install = portable_text
+    for wheel in local_wheels:
+        pattern = re.compile(
+            r'path = "' + re.escape(f"{WHEELS_DIR}/{wheel.name}") + r'", hashes = \{ sha256 = "[0-9a-f]{64}" \}'
+        )
+        if len(pattern.findall(portable_new)) != 1:
+            return None
+        sha = _sha256_file(wheel)
+        portable_new = pattern.sub(f'path = "{WHEELS_DIR}/{wheel.name}", hashes = {{ sha256 = "{sha}" }}', portable_new)
+        install = pattern.sub(f'path = {json.dumps(str(wheel))}, hashes = {{ sha256 = "{sha}" }}', install)
+    return portable_new, install
+
+
+def fingerprint(**parts: Any) -> str:
+    """A hash of everything a finished destination is a function of (see the module docstring)."""
+    return hashlib.sha256(json.dumps({"builder": __version__, **parts}, sort_keys=True).encode()).hexdigest()
+
+
+def stamp(dest: Path) -> str | None:
+    """What the destination is now: a ``.pyz``'s sha256, or a venv's file metadata; ``None`` if it is missing."""
+    try:
+        if dest.is_file():
+            return "file:" + _sha256_file(dest)
+        if not dest.is_dir():
+            return None
+        digest = hashlib.sha256()
+        for root, dirs, files in os.walk(dest):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                st = os.lstat(path)
+                digest.update(f"{os.path.relpath(path, dest)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+            for name in dirs:
+                # A folder's own presence counts too (an empty package folder dropped in is a change).
+                digest.update(f"{os.path.relpath(os.path.join(root, name), dest)}/\0".encode())
+        return "tree:" + digest.hexdigest()
+    except OSError:
+        return None
+
+
+def _built_path(dest: Path) -> Path:
+    return cache_dir() / "built" / (hashlib.sha256(str(dest).encode()).hexdigest()[:32] + ".json")
+
+
+def up_to_date(dest: Path, print_: str) -> dict[str, Any] | None:
+    """The summary of the last build of ``dest`` if it had fingerprint ``print_`` and ``dest`` is unchanged since."""
+    try:
+        built = json.loads(_built_path(dest).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(built, dict) or built.get("fingerprint") != print_:
+        return None
+    if built.get("stamp") is None or built.get("stamp") != stamp(dest):
+        return None
+    summary = built.get("summary")
+    return summary if isinstance(summary, dict) else None
+
+
+def remember(dest: Path, print_: str, summary: dict[str, Any]) -> None:
+    """Record that ``dest``, as it is now, was built with fingerprint ``print_`` (and what the build said)."""
+    now = stamp(dest)
+    if now is None:
+        return
+    data = {"dest": str(dest), "fingerprint": print_, "stamp": now, "summary": summary}
+    write_atomic(json.dumps(data, sort_keys=True).encode("utf-8"), _built_path(dest))

@@ -1,0 +1,155 @@
+"""Rebuilds follow the lock: unchanged inputs write nothing, an edited plugin resolves nothing.
+
+Each test builds from its own copy of the repo's plugins (never the repo's
+own folders, which it edits), so the builder's session cache holds the
+lock and build record of that copy only. Whether a resolve ran is read
+from ``--json``'s ``steps`` (``resolve`` when uv resolved, ``lock`` when the
+last lock was reused); timings are bench/'s business, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.builder.conftest import Builder, MakePlugin, copy_project
+from tests.conftest import ROOT, build_wheel
+
+KINDS = {"venv": ("--venv", "venv"), "pyz": ("--output", "x.pyz")}
+UP_TO_DATE = "is up to date: same inputs, same lock, unchanged since it was built; nothing was written"
+
+
+def plugins_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "plugins"
+    for name in ("greet", "greeter-en"):
+        copy_project(ROOT / "plugins" / name, folder / name)
+    return folder
+
+
+def build(builder: Builder, *args: str | Path) -> tuple[dict[str, Any], str]:
+    result = builder.ok("build", *args, "--json")
+    return json.loads(result.stdout), result.stderr
+
+
+def state(path: Path) -> list[tuple[str, int, int]]:
+    """Name, inode and mtime of the destination's folder entries (and of the destination itself)."""
+    entries = [path.parent, *sorted(path.parent.iterdir())]
+    return [(p.name, p.stat().st_ino, p.stat().st_mtime_ns) for p in entries]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_unchanged_rebuild_is_up_to_date_and_writes_nothing(builder: Builder, tmp_path: Path, kind: str) -> None:
+    flag, name = KINDS[kind]
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "out" / name
+    first, _ = build(builder, "--plugins-dir", plugins, flag, dest)
+    assert first["up_to_date"] is False and "resolve" in first["steps"]
+    before = state(dest)
+    again, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
+    assert again["up_to_date"] is True
+    assert set(again["steps"]) == {"wheels"}, "nothing but finding the local wheels ran"
+    assert stderr.splitlines() == [f"corehost-build: {dest} {UP_TO_DATE} (--upgrade resolves again)"]
+    assert state(dest) == before, "the destination and its folder are untouched"
+    assert again["modules"] == first["modules"] and again["packages"] == first["packages"]
+    assert (again["output"] is None) == (kind == "venv") and again["bundle"] == first["bundle"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_path: Path, kind: str) -> None:
+    flag, name = KINDS[kind]
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "out" / name
+    first, _ = build(builder, "--plugins-dir", plugins, flag, dest)
+    app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+    app.write_text(app.read_text(encoding="utf-8") + "\nEDITED = 'rebuild test'\n", encoding="utf-8")
+    second, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
+    assert second["up_to_date"] is False
+    assert "resolve" not in second["steps"] and "lock" in second["steps"], second["steps"]
+    assert "packages from the last lock, nothing resolved" in stderr
+    assert {p["name"] for p in second["packages"]} == {p["name"] for p in first["packages"]}
+    hashes = {p["name"]: p["hash"] for p in first["packages"]}
+    moved = sorted(p["name"] for p in second["packages"] if hashes[p["name"]] != p["hash"])
+    assert moved == ["corehost-greet"], "only the edited plugin's wheel changed"
+    if kind == "venv":
+        shipped = next(dest.glob("lib/python3*/site-packages/corehost_greet/app.py")).read_text(encoding="utf-8")
+    else:
+        with zipfile.ZipFile(dest) as zf:
+            shipped = zf.read("site/corehost_greet/app.py").decode("utf-8")
+    assert "EDITED = 'rebuild test'" in shipped
+
+
+def test_a_bundle_rebuilt_from_the_last_lock_equals_a_cold_build(builder: Builder, tmp_path: Path) -> None:
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "warm.pyz"
+    build(builder, "--plugins-dir", plugins, "--output", dest)
+    app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+    app.write_text(app.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    warm, _ = build(builder, "--plugins-dir", plugins, "--output", dest)
+    assert "resolve" not in warm["steps"]
+    cold_builder = Builder(builder.venv, tmp_path / "empty-cache")
+    cold, _ = build(cold_builder, "--plugins-dir", plugins, "--output", tmp_path / "cold.pyz")
+    assert "resolve" in cold["steps"] and cold["wheels_cached"] == 0
+    assert dest.read_bytes() == (tmp_path / "cold.pyz").read_bytes()
+
+
+def test_a_changed_flag_and_upgrade_resolve_again(builder: Builder, tmp_path: Path) -> None:
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "venv"
+    build(builder, "--plugins-dir", plugins, "--venv", dest)
+    more, _ = build(builder, "--plugins-dir", plugins, "--with", "./plugins/greeter-zh", "--venv", dest)
+    assert "resolve" in more["steps"] and "corehost-greeter-zh" in {p["name"] for p in more["packages"]}
+    for upgrade in (["--upgrade"], ["--upgrade-package", "click"]):
+        again, _ = build(builder, "--plugins-dir", plugins, "--with", "./plugins/greeter-zh", "--venv", dest, *upgrade)
+        assert again["up_to_date"] is False and "resolve" in again["steps"], upgrade
+
+
+def test_a_requirement_without_pin_moves_only_on_upgrade(
+    builder: Builder, make_plugin: MakePlugin, tmp_path: Path
+) -> None:
+    """A new release of an unpinned dependency is taken by --upgrade (and --upgrade-package), not by a rebuild."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    dep = {v: make_plugin("fxu-dep", version=v, dependencies=(), where=tmp_path / f"dep-{v}") for v in ("1.0", "2.0")}
+    build_wheel(dep["1.0"], wheels)
+    plugin = make_plugin(
+        "fxu-plugin", code="from corehost import hookimpl\n", dependencies=("corehost>=0.1,<0.2", "fxu-dep"),
+        plugins={"fxu": "fxu_plugin"},
+    )  # fmt: skip
+    args = ["--with", plugin, "--find-links", wheels, "--venv", tmp_path / "venv"]
+
+    def dep_version(summary: dict[str, Any]) -> str:
+        return str(next(p["version"] for p in summary["packages"] if p["name"] == "fxu-dep"))
+
+    assert dep_version(build(builder, *args)[0]) == "1.0"
+    build_wheel(dep["2.0"], wheels)
+    kept, _ = build(builder, *args)
+    assert kept["up_to_date"] is True and dep_version(kept) == "1.0", "the lock is followed"
+    moved, _ = build(builder, *args, "--upgrade-package", "fxu-dep")
+    assert dep_version(moved) == "2.0" and "resolve" in moved["steps"]
+    assert build(builder, *args)[0]["up_to_date"] is True, "the upgraded lock is the one followed next"
+
+
+def test_a_deleted_or_tampered_destination_is_rebuilt(builder: Builder, tmp_path: Path) -> None:
+    plugins, pyz, venv = plugins_copy(tmp_path), tmp_path / "x.pyz", tmp_path / "venv"
+    build(builder, "--plugins-dir", plugins, "--output", pyz)
+    build(builder, "--plugins-dir", plugins, "--venv", venv)
+    original = pyz.read_bytes()
+    mtime = pyz.stat().st_mtime_ns
+    pyz.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    os.utime(pyz, ns=(mtime, mtime))  # the same size and time: only the bytes tell
+    rebuilt, _ = build(builder, "--plugins-dir", plugins, "--output", pyz)
+    assert rebuilt["up_to_date"] is False and pyz.read_bytes() == original
+    assert "resolve" not in rebuilt["steps"], "the lock is still followed"
+    pyz.unlink()
+    assert build(builder, "--plugins-dir", plugins, "--output", pyz)[0]["up_to_date"] is False
+    assert pyz.read_bytes() == original
+
+    site = next(venv.glob("lib/python3*/site-packages"))
+    (site / "sitecustomize.py").write_text("print('dropped in')\n", encoding="utf-8")
+    assert build(builder, "--plugins-dir", plugins, "--venv", venv)[0]["up_to_date"] is False
+    assert not (site / "sitecustomize.py").exists()
+    shutil.rmtree(venv)
+    assert build(builder, "--plugins-dir", plugins, "--venv", venv)[0]["up_to_date"] is False
+    assert build(builder, "--plugins-dir", plugins, "--venv", venv)[0]["up_to_date"] is True
