@@ -13,7 +13,6 @@ builds the group with the built-in commands for a
 from __future__ import annotations
 
 import functools
-import json
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -187,6 +186,9 @@ class HostGroup(click.Group):
 
 
 def _echo_json(data: object) -> None:
+    # Only --json output needs the json module.
+    import json
+
     click.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False))
 
 
