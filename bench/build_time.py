@@ -9,6 +9,12 @@ machine. The floor is what no bundler can beat: ``uv venv`` plus
 
 *Warm* means every tool's caches are filled by an earlier build of the same
 set (corehost-build's wheel cache, uv's cache, pip's cache, pex's root).
+corehost-build's plain warm rows build into a destination deleted first,
+so every step but the resolve runs (it follows the lock it kept); the
+rebuild rows build over the last build of the same destination: once with
+nothing changed (``up to date``: nothing is written) and once after one
+plugin's source was edited (a copy of ``plugins/``, a new line in
+``corehost_greet/app.py`` each time, so every sample rebuilds that wheel).
 *Cold* means each build gets a fresh, empty ``COREHOST_BUILD_CACHE`` and
 ``UV_CACHE_DIR`` (so packages are downloaded and local projects built
 again, build backend included), and for shiv and pex a fresh pip cache and
@@ -30,6 +36,10 @@ from bench.envs import PLUGINS_DIR, ROOT, Builder, repo_projects, tool, uv
 from bench.stats import alternate, bench_env
 
 _counter = itertools.count()
+
+#: The two kinds of rebuild of an existing destination (row names end with them; report.py finds them so).
+UNCHANGED = "warm, unchanged (up to date)"
+EDITED = "warm, one plugin edited"
 
 
 def _fresh(work: Path, what: str) -> Path:
@@ -84,10 +94,47 @@ def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int,
         return once
 
     def corehost_venv(b: Builder) -> Callable[[], float]:
-        return _corehost(b, "venv", "--venv", work / "bt-venv")
+        build = _corehost(b, "venv", "--venv", work / "bt-venv")
+
+        def once() -> float:
+            shutil.rmtree(work / "bt-venv", ignore_errors=True)
+            return build()
+
+        return once
 
     def corehost_zipapp(b: Builder) -> Callable[[], float]:
-        return _corehost(b, "zipapp", "--output", work / "bt.pyz")
+        build = _corehost(b, "zipapp", "--output", work / "bt.pyz")
+
+        def once() -> float:
+            (work / "bt.pyz").unlink(missing_ok=True)
+            return build()
+
+        return once
+
+    # The unchanged rows and the edited rows build from copies of their own, into destinations of their own.
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    copies = {edit: shutil.copytree(PLUGINS_DIR, work / f"bt-plugins-{edit}", ignore=ignore) for edit in (False, True)}
+    app = copies[True] / "greet" / "src" / "corehost_greet" / "app.py"
+
+    def rebuild(label: str, flag: str, dest: Path, edit: bool) -> Callable[[], float]:
+        builder.build("--plugins-dir", copies[edit], flag, dest)
+
+        def once() -> float:
+            if edit:
+                app.write_text(app.read_text(encoding="utf-8") + f"# edit {next(_counter)}\n", encoding="utf-8")
+            outcome = builder.build("--plugins-dir", copies[edit], flag, dest)
+            if outcome.summary["up_to_date"] == edit:
+                raise RuntimeError(f"{label}: expected up_to_date {not edit}, got {outcome.summary['up_to_date']}")
+            last_steps[label] = outcome.steps
+            return outcome.seconds
+
+        return once
+
+    rebuilds = {
+        f"corehost-build {flag}, {what}": rebuild(f"{kind} {what}", flag, work / f"bt-{edit}-{dest}", edit)
+        for kind, flag, dest in (("venv", "--venv", "venv"), ("zipapp", "--output", "bundle.pyz"))
+        for what, edit in ((UNCHANGED, False), (EDITED, True))
+    }
 
     def cold(make: Callable[[Builder], Callable[[], float]]) -> Callable[[], float]:
         return lambda: make(Builder(_fresh(work, "build-cache"), _fresh(work, "uv-cache")))()
@@ -114,6 +161,7 @@ def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int,
         "corehost-build --venv": corehost_venv(builder),
         "corehost-build --output .pyz": corehost_zipapp(builder),
         "uv venv + uv pip sync of the lock (floor)": uv_floor,
+        **rebuilds,
     }
     cold_sides: dict[str, Callable[[], float]] = {
         "corehost-build --venv": cold(corehost_venv),

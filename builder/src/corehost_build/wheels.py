@@ -4,14 +4,29 @@ PEP 751 locks a local source folder with no hash, so a lock built from
 folders could not be verified. Building every local project into a wheel
 first gives each locked file a hash. The wheels are cached by a hash of the
 project's files: an unchanged plugin is never rebuilt, which is most of
-what makes a warm rebuild fast (``uv build`` costs about a second each).
+what makes a warm rebuild fast.
+
+An edited plugin is rebuilt, and that sits on the plugin author's inner
+loop. ``uv build`` makes a fresh isolated build environment every time
+(0.5 s warm for a hatchling project, most of it setting up that
+environment); the builder instead keeps one build environment per set of
+``build-system.requires`` in its cache and calls the project's PEP 517
+backend in it directly (about 0.15 s), which gives the same wheel, byte for
+byte, as long as the backend's version is the same. A project whose backend
+lives in its own tree (``backend-path``), or asks for more than its declared
+requirements (``get_requires_for_build_wheel``), or fails there, is built
+by ``uv build`` as usual, whose errors are the ones reported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -19,7 +34,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from corehost_build.atomic import atomic_dir
 from corehost_build.cache import cache_dir
 from corehost_build.errors import ProjectBuildError
-from corehost_build.tools import run_uv
+from corehost_build.tools import run_uv, tool_env
 
 #: Folders that never change what a project builds into, and may be large.
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "dist", "build"})
@@ -65,6 +80,8 @@ def build_project(project: Path, *, offline: bool = False) -> tuple[Path, bool]:
         shutil.rmtree(slot, ignore_errors=True)  # a damaged entry: never trust it, rebuild
     try:
         with atomic_dir(slot) as staging:
+            if _build_in_kept_env(project, staging, offline=offline):
+                return slot / sorted(staging.glob("*.whl"))[0].name, False
             args = ["build", "--wheel", "--quiet", "--out-dir", str(staging), str(project)]
             if offline:
                 args.insert(1, "--offline")
@@ -85,3 +102,74 @@ def build_project(project: Path, *, offline: bool = False) -> tuple[Path, bool]:
             f"cache entry {slot} for project {project} is damaged; delete it and build again."
         ) from None
     return slot / wheels[0].name, False
+
+
+#: Runs in a kept build environment, in the project's folder (``-I``: the folder is not on ``sys.path``, as
+#: PEP 517 asks): builds the wheel with the backend's own hook, or exits 3 when the backend needs more.
+HOOK = """
+import importlib, sys
+module, _, attr = sys.argv[1].partition(":")
+backend = importlib.import_module(module)
+for part in filter(None, attr.split(".")):
+    backend = getattr(backend, part)
+if getattr(backend, "get_requires_for_build_wheel", lambda: [])():
+    sys.exit(3)
+print(backend.build_wheel(sys.argv[2]))
+"""
+
+
+def _build_system(project: Path) -> tuple[list[str], str] | None:
+    """The project's build requirements and backend, when its backend is an installable package."""
+    try:
+        table = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8")).get("build-system", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    requires, backend = table.get("requires"), table.get("build-backend")
+    if "backend-path" in table or not isinstance(backend, str) or not isinstance(requires, list):
+        return None
+    if not all(isinstance(r, str) for r in requires):
+        return None
+    return sorted(requires), backend
+
+
+def _kept_env(requires: list[str], *, offline: bool) -> Path | None:
+    """The build environment for ``requires`` (made once, then kept); ``None`` if it cannot be made."""
+    key = hashlib.sha256(json.dumps([sys.version, requires]).encode()).hexdigest()[:24]
+    env = cache_dir() / "build-envs" / key
+    if (env / "bin" / "python").exists():
+        return env
+    try:
+        with atomic_dir(env) as staging:
+            venv = ["venv", "--quiet", "--relocatable", "--python", sys.executable, str(staging)]
+            install = ["pip", "install", "--quiet", "--python", str(staging / "bin" / "python"), *requires]
+            for args in (venv, install + (["--offline"] if offline else [])):
+                if run_uv(args).returncode != 0:
+                    return None
+    except FileExistsError:
+        pass  # another build made it first, from the same requirements
+    return env if (env / "bin" / "python").exists() else None
+
+
+def _build_in_kept_env(project: Path, out: Path, *, offline: bool) -> bool:
+    """Build ``project``'s wheel into ``out`` with its backend in a kept environment; say whether it worked."""
+    system = _build_system(project)
+    env = _kept_env(system[0], offline=offline) if system is not None else None
+    if system is None or env is None:
+        return False
+    result = subprocess.run(
+        [str(env / "bin" / "python"), "-I", "-c", HOOK, system[1], str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=tool_env(),
+        timeout=900,
+        check=False,
+    )
+    if result.returncode == 0 and len(list(out.glob("*.whl"))) == 1:
+        return True
+    for leftover in out.iterdir():
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink()
+    return False
