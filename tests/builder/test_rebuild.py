@@ -9,6 +9,7 @@ last lock was reused); timings are bench/'s business, not asserted here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -155,3 +156,18 @@ def test_a_deleted_or_tampered_destination_is_rebuilt(builder: Builder, tmp_path
     shutil.rmtree(venv)
     assert build(builder, "--plugins-dir", plugins, "--venv", venv)[0]["up_to_date"] is False
     assert build(builder, "--plugins-dir", plugins, "--venv", venv)[0]["up_to_date"] is True
+
+
+def test_an_edited_project_is_built_by_its_backend_into_the_same_wheel_as_uv_build(
+    builder: Builder, tmp_path: Path
+) -> None:
+    """The kept build environment gives the wheel ``uv build`` gives, byte for byte (what a cold build makes)."""
+    plugins = plugins_copy(tmp_path)
+    app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+    app.write_text(app.read_text(encoding="utf-8") + "\n# built by the backend\n", encoding="utf-8")
+    summary, _ = build(builder, "--plugins-dir", plugins, "--venv", tmp_path / "venv")
+    assert summary["wheels_cached"] < 3, "the edited project was built, not taken from the cache"
+    assert any((builder.cache / "build-envs").glob("*/bin/python")), "a build environment is kept"
+    locked = next(p for p in summary["packages"] if p["name"] == "corehost-greet")
+    by_uv = build_wheel(plugins / "greet", tmp_path / "uv-build")
+    assert locked["hash"] == "sha256:" + hashlib.sha256(by_uv.read_bytes()).hexdigest()
