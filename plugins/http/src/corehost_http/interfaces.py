@@ -91,7 +91,7 @@ async def _no_body() -> dict[str, Any]:
 class Request:
     """One HTTP request, built from the ASGI scope; handlers may modify path, query and headers."""
 
-    __slots__ = ("method", "path", "query", "headers", "host", "scheme", "client", "_receive", "_body", "_streamed")
+    __slots__ = ("_body", "_receive", "_streamed", "client", "headers", "host", "method", "path", "query", "scheme")
 
     def __init__(
         self,
@@ -158,7 +158,7 @@ def host_of(value: str | None) -> str:
 class Response:
     """One HTTP response; an async iterator body is streamed to the client."""
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("body", "headers", "status")
 
     def __init__(
         self,
