@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import quote
 
 from corehost import Context
 from corehost_http.interfaces import Next, Request, Response
@@ -56,8 +57,7 @@ class FileServer:
             info = real.stat()
             if stat.S_ISDIR(info.st_mode):
                 if not request.path.endswith("/"):
-                    query = f"?{request.query}" if request.query else ""
-                    return Response(308, [("location", f"{request.path}/{query}")])
+                    return Response(308, [("location", folder_location(request))])
                 real, info = self._index(real)
         except (FileNotFoundError, NotADirectoryError):
             return await next(request) if self.pass_thru else Response(404)
@@ -105,6 +105,13 @@ class FileServer:
                 f.seek(start)
                 return Response(status, headers, f.read(end - start))
         return Response(status, headers, _stream(path, start, end))
+
+
+def folder_location(request: Request) -> str:
+    """A folder's URL with its slash, relative to the request's own (``./sub/``), so that it is
+    right whatever a ``rewrite`` before this handler stripped from the path."""
+    query = f"?{request.query}" if request.query else ""
+    return f"./{quote(request.path.rsplit('/', 1)[1])}/{query}"
 
 
 def content_type(name: str) -> str:
