@@ -1,49 +1,36 @@
 """One build, start to finish: inputs in, a checked environment at the destination out.
 
-The steps, in order: wheels of local projects, resolve and lock, install
-with hashes enforced into a fresh environment, run the guards in it, freeze
-the registry and the build record, then commit. What is emitted (a venv, a
-bundle) is the :class:`~corehost_build.outputs.Output`'s business; the steps
-are the same for all. Any failure before the commit discards the staging
-folder, so the destination is either the old artifact or the new one, never
-a mix.
+The steps, in order: wheels of local projects, the lock (the last one for
+these inputs, or a new resolve), then, unless the destination is already
+what they make (:mod:`corehost_build.rebuild`), the build itself
+(:mod:`corehost_build.pipeline`): install with hashes enforced into a fresh
+environment, guards, freeze, commit. This module decides; the pipeline
+builds, and is not even imported by an up-to-date rebuild.
 """
 
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corehost_build import __version__, rebuild
-from corehost_build.atomic import Staging, unwritable
+from corehost_build import rebuild
+from corehost_build.atomic import unwritable
 from corehost_build.errors import SpecError
-from corehost_build.guards import cached_inspect, modules_of, require_clean, warnings_of
-from corehost_build.hosts import host_of
-from corehost_build.lock import (
-    LockedPackage,
-    check_name,
-    check_python,
-    digest,
-    export,
-    installable,
-    portable,
-    read_lock,
-)
-from corehost_build.outputs import Output, Staged, output_of
+from corehost_build.lock import LockedPackage, check_name, digest, export
+from corehost_build.outputs import Output, output_of
 from corehost_build.progress import Progress
-from corehost_build.provides import no_module_warning, require_plugins
 from corehost_build.rebuild import fingerprint
 from corehost_build.request import BuildRequest
-from corehost_build.resolve import Pinned, check_unique, compile_lock, pin
+from corehost_build.resolve import Pinned, check_unique, pin
 from corehost_build.specs import default_host
-from corehost_build.target import Target, install_target
-from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
-from corehost_build.zipapp import Zipapp
+from corehost_build.target import Target
+
+if TYPE_CHECKING:
+    from corehost_build.zipapp import Zipapp
 
 
 @dataclass
@@ -231,118 +218,12 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
         if done is not None:
             return done
     progress.release()
-    with Staging(output.dest, file=output.single_file) as staging:
-        if request.from_lock is not None:
-            lock_file = request.from_lock.resolve()
-            with progress.step("lock"):
-                packages = read_lock(lock_file)
-                # Refused here, before a venv exists: uv would only notice while installing.
-                check_python(lock_file, target.python_version or target.interpreter_version, "--from-lock")
-                install_from = installable(lock_file, request.find_links, staging.root)
-                progress.note(f"{len(packages)} packages from {request.from_lock}")
-        elif reused is not None and not request.upgrade_packages:
-            with progress.step("lock"):
-                lock_file = staging.root / "pylock.toml"
-                lock_file.write_text(reused[1], encoding="utf-8")
-                packages = read_lock(lock_file, "the last lock")
-                install_from = lock_file
-                progress.note(f"{len(packages)} packages from the last lock, nothing resolved (--upgrade resolves)")
-        else:
-            with progress.step("resolve"):
-                lock_file = compile_lock(
-                    pinned,
-                    staging.root,
-                    python=python,
-                    find_links=request.find_links,
-                    offline=request.offline,
-                    extra=output.requirements(request),
-                    python_version=target.python_version,
-                    python_platform=target.platform,
-                    previous=reused[1] if reused is not None else None,
-                    upgrade_packages=request.upgrade_packages,
-                )
-                packages = read_lock(lock_file, "the new lock")
-                install_from = lock_file
-                progress.note(f"{len(packages)} packages locked")
-        # The lock as it would be exported: local wheels by name, not by this machine's cache path,
-        # so the build record (and a bundle's bytes) do not depend on where the cache is.
-        lock_text = portable(lock_file, local_wheels)
-        with progress.step("install"):
-            create_venv(staging.venv, python)
-            install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
-            if target.cross:
-                install_target(install_from, staging.root / "site", target, offline=request.offline)
-        with progress.step("guards"):
-            host_pin = next((p for p in pinned if p.role == "host"), None)
-            host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)
-            report, reused_report = cached_inspect(
-                venv_python(staging.venv),
-                request.guard_timeout,
-                host_app.name,
-                lock_text=lock_file.read_text(encoding="utf-8"),
-                python_version=python_version(staging.venv),
-            )
-            require_clean(report)
-            plugins = [p for p in pinned if p.role == "plugin"]
-            require_plugins(plugins, report, site_packages(staging.venv), request.allow_plain)
-            warnings = warnings_of(report)
-            for w in warnings:
-                progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
-            barren = no_module_warning(plugins, report)
-            if barren is not None:
-                warnings.append(barren)
-                progress.say(f"warning: {barren['message']}")
-            modules = modules_of(report)
-            progress.note(
-                f"{len(modules)} modules, {len(warnings)} warning(s)"
-                + (" (same set as a checked build)" if reused_report else "")
-            )
-        with progress.step("freeze"):
-            plugin_names = [p.name for p in plugins]
-            record = _record(request, pinned, packages, lock_text, staging.venv, target)
-            staged = Staged(staging, target, host_app, report["registry"], record, request.guard_timeout)
-            output.freeze(staged)
-        with progress.step("commit"):
-            made = output.commit(staged, progress)
-            if request.lock is not None:
-                export(lock_text, local_wheels, request.lock)
-    result = BuildResult(
-        venv=made.venv,
-        lock=request.lock,
-        packages=packages,
-        plugins=plugin_names or sorted(report.get("distributions", {})),
-        modules=modules,
-        warnings=warnings,
-        steps=progress.steps,
-        seconds=progress.total,
-        wheels_cached=sum(p.cached for p in pinned),
-        bundle=made.bundle,
-    )
+    # The pipeline's modules (guards, the runtime's probe, zipapp: about 40 ms to import) are loaded only
+    # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
+    from corehost_build.pipeline import make
+
+    result, lock_text = make(request, output, progress, target, python, pinned, reused)
     if key:
         rebuild.keep_lock(key, lock_text)
     rebuild.remember(output.dest, _fingerprint(request, output, target, python, lock_text), result.summary())
     return result
-
-
-def _record(
-    request: BuildRequest,
-    pinned: list[Pinned],
-    packages: list[LockedPackage],
-    lock_text: str,
-    venv: Path,
-    target: Target,
-) -> dict[str, Any]:
-    """The build record ``corehost build-info`` shows: deterministic, no clock, no temp paths."""
-    host = next((p for p in pinned if p.role == "host"), None)
-    versions = {p.name: p.version for p in packages}
-    return {
-        "builder": f"corehost-build {__version__}",
-        "inputs": list(request.inputs),
-        "host": f"{host.name} {versions.get(host.name, host.version)}" if host else "(from lock)",
-        "plugins": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "plugin"],
-        "replaced": [f"{p.name} {versions.get(p.name, p.version)}" for p in pinned if p.role == "replacement"],
-        "packages": [{"name": p.name, "version": p.version, "hash": p.hash} for p in packages],
-        "lock": digest(lock_text),
-        "python": target.python_version or python_version(venv),
-        "platform": target.platform or platform.platform(),
-    }

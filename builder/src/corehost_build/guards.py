@@ -22,10 +22,9 @@ from typing import Any
 from corehost.probe import ANNOUNCE
 from corehost.problems import Problem, errors, warnings
 from corehost_build.errors import GuardFailure, GuardRunError, ProbeError
+from corehost_build.options import DEFAULT_TIMEOUT
 from corehost_build.probe import accept, command, missing
 from corehost_build.tools import tool_env
-
-DEFAULT_TIMEOUT = 120.0
 
 #: Enters a finished bundle (argv: the .pyz, then the probe's arguments) the way its own ``__main__``
 #: does (interpreter check, unpacking if it has compiled code, its site first on ``sys.path``), then runs

@@ -21,11 +21,13 @@ import click
 from click.core import ParameterSource
 
 from corehost_build.errors import BuildFileError
-from corehost_build.guards import DEFAULT_TIMEOUT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 Placed = tuple[str, Path]  # a value and the folder it is relative to
+
+#: Seconds the interface guards may take (``--guard-timeout``).
+DEFAULT_TIMEOUT = 120.0
 
 #: Kinds of value, each read the same way from a flag and from a build file.
 SPECS = "specs"  # repeatable; each value is a spec or path, relative to where it was written

@@ -14,19 +14,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from corehost_build.atomic import Staging
-from corehost_build.bytecode import compile_all
 from corehost_build.cache import cache_dir
 from corehost_build.errors import SpecError
-from corehost_build.freeze import write_frozen
-from corehost_build.hosts import HostApp
 from corehost_build.progress import Progress
 from corehost_build.request import BuildRequest
 from corehost_build.target import Target
 from corehost_build.venv import python_version, site_packages, venv_python
-from corehost_build.zipapp import ShippedCheck, Zipapp, write_zipapp
+
+if TYPE_CHECKING:
+    from corehost_build.atomic import Staging
+    from corehost_build.hosts import HostApp
+    from corehost_build.zipapp import Zipapp
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,9 @@ class VenvOutput:
         return site_packages(staged.staging.venv)
 
     def freeze(self, staged: Staged) -> None:
+        # Imported here, like the writers below: choosing an output (all an up-to-date rebuild does) needs none.
+        from corehost_build.freeze import write_frozen
+
         write_frozen(staged.staging.venv, staged.registry, staged.record)
 
     def commit(self, staged: Staged, progress: Progress) -> Made:
@@ -132,6 +135,9 @@ class BundleOutput:
         """The registry and record go into the archive as it is written (:meth:`commit`)."""
 
     def commit(self, staged: Staged, progress: Progress) -> Made:
+        from corehost_build.bytecode import compile_all
+        from corehost_build.zipapp import ShippedCheck, write_zipapp
+
         venv, target, host_app = staged.staging.venv, staged.target, staged.host_app
         bundle = write_zipapp(
             self.site(staged),

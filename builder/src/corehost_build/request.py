@@ -18,8 +18,7 @@ from typing import Any, cast
 from packaging.utils import canonicalize_name
 
 from corehost_build.errors import SpecError
-from corehost_build.guards import DEFAULT_TIMEOUT
-from corehost_build.options import BY_NAME, OPTIONS, Placed
+from corehost_build.options import BY_NAME, DEFAULT_TIMEOUT, OPTIONS, Placed
 from corehost_build.specs import Spec, parse_host, parse_replace, parse_spec
 
 
