@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Venv, Wheelhouse, clean_env, uv
+from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 
 BIG = 8 * 1024 * 1024
 #: How long a test waits for something that should take milliseconds.
@@ -59,6 +59,8 @@ class Upstream(ThreadingHTTPServer):
         self.body_started = threading.Event()
         #: The /trickle answer sends its second half only once this is set.
         self.release = threading.Event()
+        #: Whether /health answers 503 (else 200).
+        self.sick = False
 
     @property
     def address(self) -> str:
@@ -106,7 +108,11 @@ class UpstreamHandler(BaseHTTPRequestHandler):
     def answer(self) -> None:
         body = self.read_body()
         self.server.seen.append(Seen(self.command, self.path, self.headers, body))
-        if self.path == "/big":
+        if self.path == "/health":
+            self.send_response(503 if self.server.sick else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/big":
             self.send_big()
         elif self.path == "/trickle":
             self.send_trickle()
@@ -207,6 +213,7 @@ def site(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
     dead = [f"127.0.0.1:{s.getsockname()[1]}" for s in refusing]
     hole = f"127.0.0.1:{silent.getsockname()[1]}"
     a, b, c = (upstreams[n].address for n in "abc")
+    upstreams["c"].sick = True
     port = free_port()
     routes = [
         proxy_route("/rr", [a, b]),
@@ -214,6 +221,7 @@ def site(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
         proxy_route("/failover", [dead[0], f"http://{a}"]),
         proxy_route("/slow", [hole, b], response_timeout=1),
         proxy_route("/down", dead),
+        proxy_route("/checked", [c, b], health_uri="/health", health_interval=0.2),
         {"match": [{"module": "path", "paths": ["/other"]}], "handle": [{"module": "static_response", "body": "here"}]},
         {"handle": [{"module": "reverse_proxy", "upstreams": [a]}]},
     ]
@@ -258,6 +266,13 @@ def wait_for_port(port: int, process: subprocess.Popen[str], stderr: Path) -> No
             time.sleep(0.05)
 
 
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {WAIT}s"
+        time.sleep(0.05)
+
+
 def test_round_robin_alternates(site: Site) -> None:
     names = [site.name_at(f"/rr/{i}") for i in range(6)]
     assert names[0] != names[1]
@@ -291,6 +306,23 @@ def test_all_upstreams_down_is_a_502_and_the_server_keeps_serving(site: Site) ->
         assert site.get("/other")[::2] == (200, b"here")
         assert site.name_at(f"/up/{i}") == "a"
     assert site.process.poll() is None
+
+
+def test_active_health_checks_keep_an_unhealthy_upstream_out_until_it_recovers(site: Site) -> None:
+    sick = site.upstreams["c"]
+
+    def probes() -> int:
+        return len(sick.requests_to("/health"))
+
+    # The second probe begins after the first one's answer was read, so its verdict is in.
+    wait_until(lambda: probes() >= 2, "second health probe")
+    assert [site.name_at(f"/checked/{i}") for i in range(4)] == ["b"] * 4
+    assert f"reverse_proxy: upstream {sick.address} is unhealthy (GET /health)\n" in site.stderr.read_text()
+    sick.sick = False
+    seen = probes()
+    wait_until(lambda: probes() >= seen + 2, "health probe after the recovery")
+    assert [site.name_at(f"/checked/{i}") for i in range(4)].count("c") == 2
+    assert f"reverse_proxy: upstream {sick.address} is healthy again (GET /health)\n" in site.stderr.read_text()
 
 
 def test_a_large_response_arrives_whole(site: Site) -> None:
@@ -431,3 +463,17 @@ def test_bad_configs_are_refused_naming_the_field(
     assert result.returncode != 0
     assert "http.handlers.reverse_proxy" in result.stderr
     assert message in result.stderr
+
+
+def test_docs_describe_every_field(venv: Venv) -> None:
+    fields = venv.run(
+        "python",
+        "-c",
+        "import dataclasses, corehost_http_proxy.proxy as p; "
+        "print(*(f.name for f in dataclasses.fields(p.ReverseProxy)))",
+        check=True,
+    ).stdout.split()
+    page = (ROOT / "docs" / "http.md").read_text(encoding="utf-8")
+    section = page.split("## Reverse proxy\n", 1)[1].split("\n## ", 1)[0]
+    assert "selection_policy" in fields
+    assert [f for f in fields if f"| `{f}` |" not in section] == []
