@@ -115,3 +115,38 @@ def test_serves_without_uvicorns_c_parts(make_venv: MakeVenv, tmp_path: Path) ->
         server.proc.terminate()
         server.proc.communicate(timeout=20)
         assert server.proc.returncode == 0
+
+
+POOL_SCRIPT = """
+import socket, sys
+from corehost_http.listeners import Pool
+
+def free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+port = int(sys.argv[1])
+address = f"127.0.0.1:{port}"
+pool = Pool()
+a = pool.acquire(address)
+b = pool.acquire(address)
+a.close()  # what uvicorn does to the socket it was handed when it shuts down
+pool.release(address)
+with socket.create_connection(("127.0.0.1", port), timeout=5):
+    pass  # still listening: the other holder keeps the bound socket
+print(free(port))
+b.close()
+pool.release(address)
+print(free(port))
+"""
+
+
+def test_listener_pool_keeps_a_shared_port_bound_until_the_last_release(http_venv: Venv) -> None:
+    """The socket uvicorn gets is a duplicate: closing it, or one release of two, leaves the port listening."""
+    result = http_venv.run("python", "-c", POOL_SCRIPT, str(free_port()), check=True)
+    assert result.stdout.split() == ["False", "True"]
