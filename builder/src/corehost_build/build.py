@@ -135,7 +135,7 @@ def _fingerprint(request: BuildRequest, output: Output, target: Target, python: 
     """What the finished destination is a function of (see :mod:`corehost_build.rebuild`)."""
     return fingerprint(
         output=output.flag,
-        dest=str(output.dest),
+        dest=os.path.abspath(output.dest),
         lock=digest(lock_text),
         inputs=request.inputs,
         allow_plain=request.allow_plain,
@@ -181,12 +181,41 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
     _check_request(request, output, progress)
     python = request.python or sys.executable
     target = Target.of(request, python)
-    pinned: list[Pinned] = []
-    local_wheels: list[Path] = []
-    key = ""
-    reused: tuple[str, str] | None = None
     # Until the destination is known to need a build, progress is held: an up-to-date rebuild says one line.
     progress.hold()
+    try:
+        known, pinned, key, reused = _lock_of(request, output, progress, target)
+    except BaseException:
+        progress.release()
+        raise
+    local_wheels = [p.wheel for p in pinned if p.wheel is not None]
+    if known is not None:
+        print_ = _fingerprint(request, output, target, python, known)
+        done = _already_built(request, output, progress, print_, known, local_wheels)
+        if done is not None:
+            return done
+    progress.release()
+    # The pipeline's modules (guards, the runtime's probe, zipapp: about 40 ms to import) are loaded only
+    # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
+    from corehost_build.pipeline import make
+
+    result, lock_text = make(request, output, progress, target, python, pinned, reused)
+    if key:
+        rebuild.keep_lock(key, lock_text)
+    rebuild.remember(output.dest, _fingerprint(request, output, target, python, lock_text), result.summary())
+    return result
+
+
+def _lock_of(
+    request: BuildRequest, output: Output, progress: Progress, target: Target
+) -> tuple[str | None, list[Pinned], str, tuple[str, str] | None]:
+    """The inputs made ready, and what is known of the lock before anything is resolved.
+
+    Returns the portable text of the lock this build will install if it is
+    known already (the last lock followed, or ``--from-lock``'s), the pinned
+    inputs, the resolution key (empty for ``--from-lock``) and the last lock
+    for that key with the current local wheels swapped in, if there is one.
+    """
     if request.from_lock is None:
         with progress.step("wheels"):
             pinned = _pin_all(request)
@@ -204,26 +233,10 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
             platform=target.platform,
         )
         previous = None if request.upgrade else rebuild.previous_lock(key)
-        if previous is not None:
-            reused = rebuild.swap(previous, local_wheels)
+        reused = rebuild.swap(previous, local_wheels) if previous is not None else None
         known = reused[0] if reused is not None and not request.upgrade_packages else None
-    else:
-        try:
-            known = request.from_lock.resolve().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            known = None  # read_lock names what is wrong with it
-    if known is not None:
-        print_ = _fingerprint(request, output, target, python, known)
-        done = _already_built(request, output, progress, print_, known, local_wheels)
-        if done is not None:
-            return done
-    progress.release()
-    # The pipeline's modules (guards, the runtime's probe, zipapp: about 40 ms to import) are loaded only
-    # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
-    from corehost_build.pipeline import make
-
-    result, lock_text = make(request, output, progress, target, python, pinned, reused)
-    if key:
-        rebuild.keep_lock(key, lock_text)
-    rebuild.remember(output.dest, _fingerprint(request, output, target, python, lock_text), result.summary())
-    return result
+        return known, pinned, key, reused
+    try:
+        return request.from_lock.resolve().read_text(encoding="utf-8"), [], "", None
+    except (OSError, UnicodeDecodeError):
+        return None, [], "", None  # read_lock names what is wrong with it

@@ -178,7 +178,8 @@ def stamp(dest: Path) -> str | None:
 
 
 def _built_path(dest: Path) -> Path:
-    return cache_dir() / "built" / (hashlib.sha256(str(dest).encode()).hexdigest()[:32] + ".json")
+    where = os.path.abspath(dest)
+    return cache_dir() / "built" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
 
 
 def up_to_date(dest: Path, print_: str) -> dict[str, Any] | None:
