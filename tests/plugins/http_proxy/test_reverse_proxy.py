@@ -477,3 +477,122 @@ def test_docs_describe_every_field(venv: Venv) -> None:
     section = page.split("## Reverse proxy\n", 1)[1].split("\n## ", 1)[0]
     assert "selection_policy" in fields
     assert [f for f in fields if f"| `{f}` |" not in section] == []
+
+
+#: Runs in the venv: one proxy per way its serving loop can end, each answering one request from an
+#: upstream that counts the connections closed on it; prints, per way, whether the proxy's pooled
+#: keep-alive connection was closed.
+POOL_SCRIPT = r"""
+import asyncio, json, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import uvloop
+from corehost.host import Host
+from corehost_http.interfaces import Request, Response
+
+
+class Answer(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+class Counting(ThreadingHTTPServer):
+    daemon_threads = True
+    closed = 0
+
+    def shutdown_request(self, request):
+        super().shutdown_request(request)
+        self.closed += 1
+
+
+upstream = Counting(("127.0.0.1", 0), Answer)
+threading.Thread(target=upstream.serve_forever, daemon=True).start()
+config = {"upstreams": [f"127.0.0.1:{upstream.server_address[1]}"]}
+
+
+async def not_found(request):
+    return Response(404)
+
+
+async def fetch(proxy):
+    response = await proxy.handle(Request(headers=[("host", "test")]), not_found)
+    assert b"".join([chunk async for chunk in response.body]) == b"ok"
+
+
+def closed_since(before):
+    deadline = time.monotonic() + 10
+    while upstream.closed == before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return upstream.closed > before
+
+
+async def closed_in_loop(before):
+    deadline = time.monotonic() + 10
+    while upstream.closed == before and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return upstream.closed > before
+
+
+results = {}
+with Host().context() as ctx:
+    def proxy():
+        return ctx.load("http.handlers.reverse_proxy", config, "proxy")
+
+    p, before = proxy(), upstream.closed
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    asyncio.run_coroutine_threadsafe(fetch(p), loop).result(10)
+    time.sleep(0.2)
+    results["kept alive between requests"] = upstream.closed == before
+    p.cleanup()
+    results["cleanup, loop running in another thread"] = closed_since(before)
+    loop.call_soon_threadsafe(loop.stop)
+
+    p, before = proxy(), upstream.closed
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(fetch(p))
+    p.cleanup()
+    results["cleanup, loop stopped"] = closed_since(before)
+    loop.close()
+
+    p, before = proxy(), upstream.closed
+
+    async def inside():
+        await fetch(p)
+        p.cleanup()
+        return await closed_in_loop(before)
+
+    results["cleanup from inside the loop"] = asyncio.run(inside())
+
+    p, before = proxy(), upstream.closed
+    asyncio.run(fetch(p))
+    results["asyncio.run's end"] = closed_since(before)
+
+    p, before = proxy(), upstream.closed
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(fetch(p))
+    results["uvloop Runner's end, as the http app runs a server"] = closed_since(before)
+print(json.dumps(results))
+"""
+
+
+def test_the_connection_pool_is_closed_however_its_loop_ends(venv: Venv, tmp_path: Path) -> None:
+    script = tmp_path / "pool.py"
+    script.write_text(POOL_SCRIPT)
+    results = json.loads(venv.run("python", script, check=True, timeout=60).stdout)
+    assert results == {
+        "kept alive between requests": True,
+        "cleanup, loop running in another thread": True,
+        "cleanup, loop stopped": True,
+        "cleanup from inside the loop": True,
+        "asyncio.run's end": True,
+        "uvloop Runner's end, as the http app runs a server": True,
+    }
