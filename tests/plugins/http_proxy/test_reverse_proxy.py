@@ -83,6 +83,9 @@ class UpstreamHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.answer()
 
+    def do_HEAD(self) -> None:
+        self.answer()
+
     def read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self.read_chunked()
@@ -127,7 +130,8 @@ class UpstreamHandler(BaseHTTPRequestHandler):
             self.send_header("X-Upstream-Hop", "secret")
             self.send_header("X-End-To-End", "kept")
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
     def send_big(self) -> None:
         self.send_response(200)
@@ -221,6 +225,7 @@ def site(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
         proxy_route("/failover", [dead[0], f"http://{a}"]),
         proxy_route("/slow", [hole, b], response_timeout=1),
         proxy_route("/down", dead),
+        proxy_route("/few", [a], max_connections=2, response_timeout=2),
         proxy_route("/checked", [c, b], health_uri="/health", health_interval=0.2),
         {"match": [{"module": "path", "paths": ["/other"]}], "handle": [{"module": "static_response", "body": "here"}]},
         {"handle": [{"module": "reverse_proxy", "upstreams": [a]}]},
@@ -323,6 +328,20 @@ def test_active_health_checks_keep_an_unhealthy_upstream_out_until_it_recovers(s
     wait_until(lambda: probes() >= seen + 2, "health probe after the recovery")
     assert [site.name_at(f"/checked/{i}") for i in range(4)].count("c") == 2
     assert f"reverse_proxy: upstream {sick.address} is healthy again (GET /health)\n" in site.stderr.read_text()
+
+
+def test_head_requests_give_their_connection_back_to_the_pool(site: Site) -> None:
+    """A HEAD answer's body is never read; its upstream connection must still be released."""
+    for i in range(5):
+        conn = site.connection()
+        try:
+            conn.request("HEAD", f"/few/{i}")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"")
+            assert response.getheader("X-End-To-End") == "kept"
+        finally:
+            conn.close()
+    assert site.name_at("/few/after") == "a"
 
 
 def test_a_large_response_arrives_whole(site: Site) -> None:

@@ -24,8 +24,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -125,6 +126,39 @@ class _Body:
             yield chunk
 
 
+class _Relay:
+    """The upstream's body as it arrives, undecoded (Content-Encoding passes through).
+
+    An iterator object rather than an async generator, because the server
+    may close it without reading it (a HEAD request, a client gone): an
+    unstarted generator's ``finally`` never runs, and the upstream connection
+    would never go back to the pool.
+    """
+
+    def __init__(self, response: httpx.Response, failed: Callable[[Exception], None]) -> None:
+        self._response = response
+        self._chunks = response.aiter_raw()
+        self._failed = failed
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except httpx.TransportError as exc:
+            # The status line is already sent: the server can only abort the connection.
+            self._failed(exc)
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
 @dataclass
 class ReverseProxy:
     """Handler ``http.handlers.reverse_proxy``.
@@ -210,7 +244,8 @@ class ReverseProxy:
                 if (body is not None and body.started) or request.method not in SAFE_METHODS:
                     break
                 continue
-            return Response(response.status_code, _incoming_headers(response), self._relay(response, upstream))
+            relay = _Relay(response, partial(self._failed, upstream))
+            return Response(response.status_code, _incoming_headers(response), relay)
         return _text(*answer)
 
     def _order(self, request: Request) -> list[Upstream]:
@@ -255,22 +290,10 @@ class ReverseProxy:
             verify=False,
         )
         lifetime = _lifetime(client)
+        self._clients[loop] = (client, lifetime)
         # Started here, so the loop's shutdown_asyncgens (run by asyncio.run and asyncio.Runner) closes it.
         await anext(lifetime)
-        self._clients[loop] = (client, lifetime)
         return client
-
-    async def _relay(self, response: httpx.Response, upstream: Upstream) -> AsyncIterator[bytes]:
-        """The upstream's body as it arrives, undecoded (Content-Encoding passes through)."""
-        try:
-            async for chunk in response.aiter_raw():
-                yield chunk
-        except httpx.TransportError as exc:
-            # The status line is already sent: the server can only abort the connection.
-            self._failed(upstream, exc)
-            raise
-        finally:
-            await response.aclose()
 
     def _failed(self, upstream: Upstream, exc: Exception) -> None:
         """Passive health: count a failure; ``max_fails`` within ``fail_duration`` mark the upstream down."""
