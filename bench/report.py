@@ -42,6 +42,12 @@ def _table(samples: dict[str, Sample], base: str | None, unit: str = "ms") -> li
     return lines
 
 
+#: Start-up targets (ms over `python -c 'import click'`, worst of the built modes at every count): target, stretch.
+STARTUP_TARGETS = {"": 10.0, " (stretch)": 5.0}
+#: The built modes those targets hold for: `list-modules` and `run` of a one-module config, .pyz and venv.
+BUILT_STARTS = ("zipapp list-modules", "zipapp run", "built venv list-modules", "built venv run")
+
+
 def startup_verdicts(startup: dict[str, Any]) -> list[Verdict]:
     counts = sorted(startup["extras"])
     verdicts = []
@@ -49,17 +55,19 @@ def startup_verdicts(startup: dict[str, Any]) -> list[Verdict]:
     for count in counts:
         s = startup["extras"][count]
         click = s[CLICK].median
-        for name in ("zipapp list-modules", "zipapp run", "built venv list-modules", "built venv run"):
+        for name in BUILT_STARTS:
             worst.append(((s[name].median - click) * 1000, name, count))
     over, name, count = max(worst)
-    verdicts.append(
-        Verdict(
-            "built bundle start-up over `import click` < 10 ms",
-            over < 10,
-            f"worst: {name} at {count} extra dists, {over:+.1f} ms; "
-            + ", ".join(f"{n} {o:+.1f} ms" for o, n, c in worst if c == counts[0]),
+    for label, limit in STARTUP_TARGETS.items():
+        verdicts.append(
+            Verdict(
+                f"built bundle start-up (`list-modules`, one-module `run`; venv and .pyz) over `import click` "
+                f"< {limit:g} ms{label}",
+                over < limit,
+                f"worst: {name} at {count} extra dists, {over:+.1f} ms; "
+                + ", ".join(f"{n} {o:+.1f} ms" for o, n, c in worst if c == counts[0]),
+            )
         )
-    )
     if len(counts) > 1:
         lo, hi = startup["extras"][counts[0]], startup["extras"][counts[-1]]
         growth = {

@@ -13,7 +13,6 @@ builds the group with the built-in commands for a
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,8 +30,11 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: SIGINT's number on every platform Python runs on; written out so that a start that lists modules
+#: does not load the signal module (``run`` reads it from the host, which has loaded it).
+_SIGINT = 2
 #: The exit code of a command stopped by Ctrl-C: 128 + SIGINT, as shells report it.
-_INTERRUPTED = 128 + signal.SIGINT
+_INTERRUPTED = 128 + _SIGINT
 
 _HOST_KEY = "corehost.host"
 _REGISTRY_KEY = "corehost.registry"
@@ -261,7 +263,7 @@ def run(config_path: str) -> None:
     with _naming_file(config_path):
         reason = host.run(_config(config_path))
     click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
-    click.get_current_context().exit(_INTERRUPTED if host.stop_signal == signal.SIGINT else 0)
+    click.get_current_context().exit(_INTERRUPTED if host.stop_signal == _SIGINT else 0)
 
 
 @click.command(options_metavar="--config FILE")

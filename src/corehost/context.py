@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,13 +25,18 @@ from corehost.registry import ModuleInfo, Registry
 INLINE_KEY = "module"
 
 
-@dataclass
 class Loaded:
-    """A module instance the context built, and where its config was."""
+    """A module instance the context built, and where its config was.
 
-    info: ModuleInfo
-    instance: Any
-    path: str
+    A plain class, not a dataclass: a run reads this module.
+    """
+
+    __slots__ = ("info", "instance", "path")
+
+    def __init__(self, info: ModuleInfo, instance: Any, path: str) -> None:
+        self.info = info
+        self.instance = instance
+        self.path = path
 
 
 def _call(loaded: Loaded, phase: str, *args: Any) -> None:

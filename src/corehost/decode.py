@@ -16,12 +16,10 @@ A module's fields come from one of two places:
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
 from corehost.errors import ConfigError, closest, config_errors
@@ -29,21 +27,29 @@ from corehost.errors import ConfigError, closest, config_errors
 _MISSING = inspect.Parameter.empty
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: a run reads this module, and making them with dataclasses costs
+# about 1 ms of it.
 class Field:
-    name: str
-    annotation: Any
-    required: bool
+    """One config field of a module: its annotation, and whether the config must give it."""
+
+    __slots__ = ("annotation", "name", "required")
+
+    def __init__(self, name: str, annotation: Any, required: bool) -> None:
+        self.name = name
+        self.annotation = annotation
+        self.required = required
 
 
-@dataclass(frozen=True)
 class Fields:
     """What a factory accepts: its fields, and whether it takes any others."""
 
-    fields: dict[str, Field]
-    extra: bool
-    #: True: call the factory with the fields; False: call it bare, then setattr.
-    by_call: bool
+    __slots__ = ("by_call", "extra", "fields")
+
+    def __init__(self, fields: dict[str, Field], extra: bool, by_call: bool) -> None:
+        self.fields = fields
+        self.extra = extra
+        #: True: call the factory with the fields; False: call it bare, then setattr.
+        self.by_call = by_call
 
 
 def fields_of(factory: Callable[..., Any]) -> Fields:
@@ -210,7 +216,8 @@ def _match(value: Any, ann: Any, path: str) -> tuple[bool, Any]:
             k = check_value(k, key_t, join_path(path, str(k)))
             out[k] = check_value(v, val_t, join_path(path, str(k)))
         return True, out
-    if isinstance(ann, type) and dataclasses.is_dataclass(ann) and isinstance(value, Mapping):
+    # ``dataclasses.is_dataclass`` of a class, without importing dataclasses for a config that has none.
+    if isinstance(ann, type) and hasattr(ann, "__dataclass_fields__") and isinstance(value, Mapping):
         return True, build(ann, value, path, ann.__name__)
     if isinstance(ann, type):
         return isinstance(value, ann), value

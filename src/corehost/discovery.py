@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from corehost.errors import did_you_mean
@@ -48,19 +47,37 @@ def kinds(spec: HostSpec) -> dict[str, type[Entry]]:
     return {spec.namespaces_group: NamespaceInfo, spec.modules_group: ModuleInfo, spec.plugins_group: PluginInfo}
 
 
-@dataclass(frozen=True)
 class Selection:
     """Which plugins may load: an allow list (``None`` = all) and a block list.
 
     ``core`` is the host's own distribution, which neither list can drop.
+    A plain class, not a dataclass: every start reads this module.
     """
 
-    allow: frozenset[str] | None = None
-    block: frozenset[str] = frozenset()
-    core: str = CORE_DISTRIBUTION
-    #: The variables the lists came from, named when they leave something out.
-    allow_env: str = COREHOST.allow_env
-    block_env: str = COREHOST.block_env
+    __slots__ = ("allow", "allow_env", "block", "block_env", "core")
+
+    def __init__(
+        self,
+        allow: frozenset[str] | None = None,
+        block: frozenset[str] = frozenset(),
+        core: str = CORE_DISTRIBUTION,
+        allow_env: str = COREHOST.allow_env,
+        block_env: str = COREHOST.block_env,
+    ) -> None:
+        self.allow = allow
+        self.block = block
+        self.core = core
+        #: The variables the lists came from, named when they leave something out.
+        self.allow_env = allow_env
+        self.block_env = block_env
+
+    def __repr__(self) -> str:
+        return f"Selection({', '.join(f'{f}={getattr(self, f)!r}' for f in self.__slots__)})"
+
+    @property
+    def everything(self) -> bool:
+        """Whether neither list is set, so that every entry loads (and no name need be normalised)."""
+        return self.allow is None and not self.block
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, spec: HostSpec = COREHOST) -> Selection:
@@ -79,6 +96,8 @@ class Selection:
         The host's own entries always load: blocking them would leave a host
         without its apps' interface.
         """
+        if self.everything:
+            return None
         keys = {normalize(distribution), normalize(name)} - {""}
         if normalize(distribution) == normalize(self.core):
             return None
@@ -165,6 +184,9 @@ def environment_registry(selection: Selection | None = None, spec: HostSpec = CO
 
     selection = Selection.from_env(spec=spec) if selection is None else selection
     frozen = load_frozen(spec)
+    if frozen is not None and selection.everything:
+        # Nothing to leave out: the bundle's registry as it was built, not a copy entry by entry.
+        return frozen
     if frozen is None:
         registry = discover(selection, spec=spec)
         where = "no installed plugin"
@@ -178,7 +200,7 @@ def environment_registry(selection: Selection | None = None, spec: HostSpec = CO
             else:
                 registry.skipped.add(entry.distribution)
                 registry.excluded.append((entry, why))
-    if selection.allow is not None or selection.block:
+    if not selection.everything:
         for warning in selection.unmatched(registry, where):
             print(f"{spec.name}: warning: {warning}", file=sys.stderr)
     return registry

@@ -8,7 +8,6 @@ paragraph and exits non-zero; a traceback is only shown with ``--debug``.
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterable
 
 
@@ -133,6 +132,9 @@ class Stopped(BaseException):
     """
 
     def __init__(self, signum: int) -> None:
+        # Only a stopped run names its signal: a start that lists modules never loads the signal module.
+        import signal
+
         self.signum = signum
         super().__init__(f"stopped by {signal.Signals(signum).name}")
 

@@ -14,7 +14,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -36,13 +35,18 @@ from corehost.plugins import Plugins
 from corehost.registry import Registry
 
 
-@dataclass
 class Running:
-    """A provisioned config: its context and its apps (started or not)."""
+    """A provisioned config: its context and its apps (started or not).
 
-    ctx: Context
-    apps: dict[str, Any]
-    started: list[str] = field(default_factory=list)
+    A plain class, like the host's others, not a dataclass: a run reads this module.
+    """
+
+    __slots__ = ("apps", "ctx", "started")
+
+    def __init__(self, ctx: Context, apps: dict[str, Any], started: list[str] | None = None) -> None:
+        self.ctx = ctx
+        self.apps = apps
+        self.started: list[str] = [] if started is None else started
 
 
 class Host:
@@ -248,11 +252,15 @@ def _cleanup_after_failure(ctx: Context) -> None:
         pass
 
 
-@dataclass
 class _SignalState:
-    ctx: Context | None = None
-    signum: int = 0
-    shutting_down: bool = False
+    """What the signal handler of a run or validate knows: the context once set up, the signal, the phase."""
+
+    __slots__ = ("ctx", "shutting_down", "signum")
+
+    def __init__(self) -> None:
+        self.ctx: Context | None = None
+        self.signum = 0
+        self.shutting_down = False
 
     # From here on a signal no longer aborts set-up: it asks the apps to stop.
     def set_ctx(self, ctx: Context) -> None:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from corehost import ids
 from corehost.errors import PluginLoadError, UnknownModule, UnknownNamespace, did_you_mean
@@ -46,23 +45,76 @@ def on_import(hook: Callable[[Entry], None] | None) -> None:
     _import_hook = hook
 
 
-@dataclass(frozen=True)
 class Entry:
     """One thing a distribution provides: a module, a namespace or a plugin.
 
     ``target`` is where the object lives; ``obj`` is set instead for things
     registered from code (programmatic composition, generated modules).
+
+    A plain class with ``__slots__``, immutable and compared by value like a
+    frozen dataclass: every start that reads a registry imports this module,
+    and made by ``dataclasses`` the four entry classes would take about 3 ms
+    of each start (``python -X importtime``); a frozen registry of 1000
+    modules also makes 1000 instances.
     """
+
+    __slots__ = ("disable_env", "distribution", "name", "obj", "target", "version")
+    #: Every field, in the order ``__init__`` takes them.
+    _fields: ClassVar[tuple[str, ...]] = ("name", "target", "distribution", "version", "obj", "disable_env")
+    #: The fields that make two entries equal, in the order ``repr`` shows them.
+    _compared: ClassVar[tuple[str, ...]] = ("name", "target", "distribution", "version")
+    kind = "entry"
 
     name: str
     target: str
     distribution: str
     version: str
-    obj: Any = field(default=None, compare=False, repr=False)
+    obj: Any
     #: The block-list variable of the host that found the entry, named in load errors.
-    disable_env: str = field(default=COREHOST.block_env, compare=False, repr=False)
+    disable_env: str
 
-    kind = "entry"
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        distribution: str,
+        version: str,
+        obj: Any = None,
+        disable_env: str = COREHOST.block_env,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "name", name)
+        init(self, "target", target)
+        init(self, "distribution", distribution)
+        init(self, "version", version)
+        init(self, "obj", obj)
+        init(self, "disable_env", disable_env)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a registry entry is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a registry entry is immutable")
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._compared)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Entry)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{f}={getattr(self, f)!r}" for f in self._compared)
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles are rebuilt through __init__: immutability leaves no other way in.
+        return (type(self), tuple(getattr(self, f) for f in self._fields))
 
     def load(self) -> Any:
         """Import and return the object; the error names the distribution."""
@@ -87,7 +139,6 @@ class Entry:
         return self.obj is not None or self.target.partition(":")[0] in sys.modules
 
 
-@dataclass(frozen=True)
 class ModuleInfo(Entry):
     """A module: ``name`` is its full ID, ``target`` a class or factory.
 
@@ -96,8 +147,25 @@ class ModuleInfo(Entry):
     without running the hook, and the hook runs when it is first needed.
     """
 
-    generated: bool = False
+    __slots__ = ("generated",)
+    _fields = (*Entry._fields, "generated")
+    _compared = (*Entry._compared, "generated")
     kind = "module"
+
+    generated: bool
+
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        distribution: str,
+        version: str,
+        obj: Any = None,
+        disable_env: str = COREHOST.block_env,
+        generated: bool = False,
+    ) -> None:
+        super().__init__(name, target, distribution, version, obj, disable_env)
+        object.__setattr__(self, "generated", generated)
 
     @property
     def placeholder(self) -> bool:
@@ -117,14 +185,13 @@ class ModuleInfo(Entry):
         return ids.name_of(self.name)
 
 
-@dataclass(frozen=True)
 class NamespaceInfo(Entry):
     """A namespace and the interface (Protocol or ABC) its modules implement."""
 
+    __slots__ = ()
     kind = "namespace"
 
 
-@dataclass(frozen=True)
 class PluginInfo(Entry):
     """A module of ``@hookimpl`` functions.
 
@@ -133,41 +200,86 @@ class PluginInfo(Entry):
     plugins that implement it; ``None`` means "unknown, import to find out".
     """
 
-    hooks: tuple[str, ...] | None = None
+    __slots__ = ("hooks",)
+    _fields = (*Entry._fields, "hooks")
+    _compared = (*Entry._compared, "hooks")
     kind = "plugin"
+
+    hooks: tuple[str, ...] | None
+
+    def __init__(
+        self,
+        name: str,
+        target: str,
+        distribution: str,
+        version: str,
+        obj: Any = None,
+        disable_env: str = COREHOST.block_env,
+        hooks: tuple[str, ...] | None = None,
+    ) -> None:
+        super().__init__(name, target, distribution, version, obj, disable_env)
+        object.__setattr__(self, "hooks", hooks)
 
 
 def _placeholder(entry: Entry) -> bool:
     return isinstance(entry, ModuleInfo) and entry.placeholder
 
 
-@dataclass
 class Registry:
     """Every module, namespace and plugin known to this host, by name.
 
     Duplicate module IDs are not fatal here: the first one stays usable for
     listing, and :attr:`conflicts` keeps every clash so that guards can name
     both distributions and :meth:`get` can refuse to guess.
+
+    A plain class (compared by value, without :attr:`generate`), not a
+    dataclass: its module is read on every start.
     """
 
-    modules: dict[str, ModuleInfo] = field(default_factory=dict)
-    namespaces: dict[str, NamespaceInfo] = field(default_factory=dict)
-    plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    conflicts: list[tuple[Entry, Entry]] = field(default_factory=list)
-    #: Distributions skipped by the host's allow and block lists (COREHOST_PLUGINS, ...).
-    skipped: set[str] = field(default_factory=set)
-    #: The entries those lists left out, each with why (the variable, and the fix), so that
-    #: asking for one says it is installed but left out rather than unknown.
-    excluded: list[tuple[Entry, str]] = field(default_factory=list)
-    #: Whether this registry was frozen by a build (no entry-point scan).
-    frozen: bool = False
-    #: The build record, for a frozen registry.
-    build: dict[str, Any] = field(default_factory=dict)
-    #: The host whose registry this is: its groups, hookspecs and variables.
-    spec: HostSpec = COREHOST
-    #: Runs the plugins' ``corehost_register_modules`` hook; a host sets it so that
-    #: a lookup that misses (or hits a recorded generated module) runs the hook once.
-    generate: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: Compared by ``==``, in the order ``__init__`` takes them.
+    _compared = ("modules", "namespaces", "plugins", "conflicts", "skipped", "excluded", "frozen", "build", "spec")
+
+    def __init__(
+        self,
+        modules: dict[str, ModuleInfo] | None = None,
+        namespaces: dict[str, NamespaceInfo] | None = None,
+        plugins: dict[str, PluginInfo] | None = None,
+        conflicts: list[tuple[Entry, Entry]] | None = None,
+        skipped: set[str] | None = None,
+        excluded: list[tuple[Entry, str]] | None = None,
+        frozen: bool = False,
+        build: dict[str, Any] | None = None,
+        spec: HostSpec = COREHOST,
+        generate: Callable[[], None] | None = None,
+    ) -> None:
+        self.modules: dict[str, ModuleInfo] = {} if modules is None else modules
+        self.namespaces: dict[str, NamespaceInfo] = {} if namespaces is None else namespaces
+        self.plugins: dict[str, PluginInfo] = {} if plugins is None else plugins
+        self.conflicts: list[tuple[Entry, Entry]] = [] if conflicts is None else conflicts
+        #: Distributions skipped by the host's allow and block lists (COREHOST_PLUGINS, ...).
+        self.skipped: set[str] = set() if skipped is None else skipped
+        #: The entries those lists left out, each with why (the variable, and the fix), so that
+        #: asking for one says it is installed but left out rather than unknown.
+        self.excluded: list[tuple[Entry, str]] = [] if excluded is None else excluded
+        #: Whether this registry was frozen by a build (no entry-point scan).
+        self.frozen = frozen
+        #: The build record, for a frozen registry.
+        self.build: dict[str, Any] = {} if build is None else build
+        #: The host whose registry this is: its groups, hookspecs and variables.
+        self.spec = spec
+        #: Runs the plugins' ``corehost_register_modules`` hook; a host sets it so that
+        #: a lookup that misses (or hits a recorded generated module) runs the hook once.
+        self.generate = generate
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._compared)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
+
+    def __repr__(self) -> str:
+        return f"Registry({', '.join(f'{f}={getattr(self, f)!r}' for f in self._compared)})"
 
     @classmethod
     def for_host(cls, spec: HostSpec = COREHOST) -> Registry:
