@@ -225,6 +225,7 @@ def site(venv: Venv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]
         proxy_route("/failover", [dead[0], f"http://{a}"]),
         proxy_route("/slow", [hole, b], response_timeout=1),
         proxy_route("/down", dead),
+        proxy_route("/patient", [dead[1], a], max_fails=2),
         proxy_route("/few", [a], max_connections=2, response_timeout=2),
         proxy_route("/checked", [c, b], health_uri="/health", health_interval=0.2),
         {"match": [{"module": "path", "paths": ["/other"]}], "handle": [{"module": "static_response", "body": "here"}]},
@@ -296,6 +297,14 @@ def test_a_refusing_upstream_fails_over_to_the_next_and_is_marked_down(site: Sit
     log = site.stderr.read_text()
     assert "reverse_proxy: upstream 127.0.0.1:" in log
     assert "is down for 10s after 1 failure(s): ConnectError" in log
+
+
+def test_max_fails_failures_mark_an_upstream_down(site: Site) -> None:
+    # Round robin tries the refusing upstream first on the 1st and 3rd requests: down after the 3rd.
+    assert [site.name_at(f"/patient/{i}") for i in range(2)] == ["a"] * 2
+    assert "after 2 failure(s)" not in site.stderr.read_text()
+    assert [site.name_at(f"/patient/{i}") for i in range(2, 4)] == ["a"] * 2
+    assert "is down for 10s after 2 failure(s): ConnectError" in site.stderr.read_text()
 
 
 def test_an_upstream_that_does_not_answer_in_time_fails_over(site: Site) -> None:
