@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.builder.conftest import Builder, MakePlugin, copy_project
+from tests.builder.conftest import Builder, Bundle, MakePlugin, copy_project
 from tests.conftest import ROOT, build_wheel
 
 KINDS = {"venv": ("--venv", "venv"), "pyz": ("--output", "x.pyz")}
@@ -171,3 +171,14 @@ def test_an_edited_project_is_built_by_its_backend_into_the_same_wheel_as_uv_bui
     locked = next(p for p in summary["packages"] if p["name"] == "corehost-greet")
     by_uv = build_wheel(plugins / "greet", tmp_path / "uv-build")
     assert locked["hash"] == "sha256:" + hashlib.sha256(by_uv.read_bytes()).hexdigest()
+
+
+def test_a_rebuild_from_the_same_lock_file_is_up_to_date(
+    builder: Builder, greeter_bundle: Bundle, tmp_path: Path
+) -> None:
+    lock, dest = shutil.copy(greeter_bundle.lock, tmp_path / "pylock.toml"), tmp_path / "venv"
+    assert build(builder, "--from-lock", lock, "--venv", dest)[0]["up_to_date"] is False
+    assert build(builder, "--from-lock", lock, "--venv", dest)[0]["up_to_date"] is True
+    with open(lock, "a", encoding="utf-8") as f:
+        f.write("# another lock, by its text\n")
+    assert build(builder, "--from-lock", lock, "--venv", dest)[0]["up_to_date"] is False

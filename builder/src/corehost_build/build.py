@@ -25,7 +25,7 @@ from corehost_build.outputs import Output, output_of
 from corehost_build.progress import Progress
 from corehost_build.rebuild import fingerprint
 from corehost_build.request import BuildRequest
-from corehost_build.resolve import Pinned, check_unique, pin
+from corehost_build.resolve import Pinned, pin
 from corehost_build.specs import default_host
 from corehost_build.target import Target
 
@@ -181,12 +181,13 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
     _check_request(request, output, progress)
     python = request.python or sys.executable
     target = Target.of(request, python)
-    # Until the destination is known to need a build, progress is held: an up-to-date rebuild says one line.
+    # Until the destination is known to need a build and is this build's to write, progress is held: an
+    # up-to-date rebuild says one line, and a destination that cannot be written is the only thing said.
     progress.hold()
     try:
         known, pinned, key, reused = _lock_of(request, output, progress, target)
     except BaseException:
-        progress.release()
+        progress.release(show=False)
         raise
     local_wheels = [p.wheel for p in pinned if p.wheel is not None]
     if known is not None:
@@ -194,12 +195,14 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
         done = _already_built(request, output, progress, print_, known, local_wheels)
         if done is not None:
             return done
-    progress.release()
     # The pipeline's modules (guards, the runtime's probe, zipapp: about 40 ms to import) are loaded only
     # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
     from corehost_build.pipeline import make
 
-    result, lock_text = make(request, output, progress, target, python, pinned, reused)
+    try:
+        result, lock_text = make(request, output, progress, target, python, pinned, reused)
+    finally:
+        progress.release(show=False)  # held lines not shown by then belong to a build that never started
     if key:
         rebuild.keep_lock(key, lock_text)
     rebuild.remember(output.dest, _fingerprint(request, output, target, python, lock_text), result.summary())
@@ -222,7 +225,8 @@ def _lock_of(
             local = [p for p in pinned if p.wheel is not None]
             progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
         local_wheels = [p.wheel for p in pinned if p.wheel is not None]
-        check_unique(pinned)
+        # Two inputs for one distribution are refused by the resolve (compile_lock); a last lock for these
+        # requirement lines exists only if they passed it.
         key = rebuild.lock_key(
             [p.line for p in pinned if p.role != "replacement"] + output.requirements(request),
             [p.line for p in pinned if p.role == "replacement"],

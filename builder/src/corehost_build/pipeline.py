@@ -45,6 +45,7 @@ def make(
     """
     local_wheels = [p.wheel for p in pinned if p.wheel is not None]
     with Staging(output.dest, file=output.single_file) as staging:
+        progress.release()
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
             with progress.step("lock"):
