@@ -55,7 +55,7 @@ HOP_BY_HOP = frozenset(
 )
 #: Set by the proxy from what it saw itself; a client's own values are not trusted (Caddy's default).
 FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
-#: Methods a second upstream may be asked again after the first one failed once it had the request.
+#: Methods sent on to the next upstream when one failed after it had the request: safe to repeat (RFC 9110 9.2.1).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 BAD_GATEWAY = b"502 Bad Gateway: no upstream is available\n"
 GATEWAY_TIMEOUT = b"504 Gateway Timeout: the upstream did not answer in time\n"
