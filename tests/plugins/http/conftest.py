@@ -52,7 +52,7 @@ def whoami_plugin(dest: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def http_venv(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Wheelhouse) -> Venv:
-    """corehost, corehost-http (with uvicorn and its C parts from the index) and docs/http.md's whoami."""
+    """corehost, corehost-http (with uvicorn from the index, on its pure-Python path) and docs/http.md's whoami."""
     base = tmp_path_factory.mktemp("http-venv")
     subprocess.run([uv(), "venv", "-q", "--python", sys.executable, str(base / "venv")], check=True, env=clean_env())
     venv = Venv(base / "venv")
