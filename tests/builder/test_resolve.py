@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.builder.conftest import Builder, MakePlugin, copy_project
-from tests.conftest import ROOT, build_wheel
+from tests.conftest import ROOT, build_wheel, project_name
 
 
 def test_two_plugins_requiring_each_other_incompatibly(
@@ -73,12 +73,8 @@ def test_replace_names_the_wrong_fork(builder: Builder, tmp_path: Path) -> None:
 def test_plugins_dir_takes_every_project(builder: Builder, tmp_path: Path) -> None:
     dest = tmp_path / "venv"
     summary = json.loads(builder.ok("build", "--plugins-dir", "plugins", "--venv", dest, "--json").stdout)
-    assert sorted(summary["plugins"]) == [
-        "corehost-greet",
-        "corehost-greeter-en",
-        "corehost-greeter-zh",
-        "corehost-polyglot",
-    ]
+    projects = [p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists()]
+    assert sorted(summary["plugins"]) == sorted(project_name(p) for p in projects)
     assert "greeters.fr" in summary["modules"]
 
 
