@@ -195,7 +195,7 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
         done = _already_built(request, output, progress, print_, known, local_wheels)
         if done is not None:
             return done
-    # The pipeline's modules (guards, the runtime's probe, zipapp: about 40 ms to import) are loaded only
+    # The pipeline's modules (guards, the runtime's probe, zipapp: about 20 ms to import) are loaded only
     # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
     from corehost_build.pipeline import make
 
