@@ -166,7 +166,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## 1. Start-up",
         "",
-        "Host + the repo's 4 plugins. `run` uses a config with the greet app and ONE greeter (`greeters.en`). "
+        "Host + every plugin in the repo's `plugins/`. `run` uses a config with the greet app and ONE greeter "
+        "(`greeters.en`). "
         "The bundle runs on a venv's interpreter that has only click installed; the built venv through its "
         "`bin/corehost`; the live venv is a plain `uv pip install` of the same projects (entry-point discovery). "
         "Extra distributions are generated wheels (a package and a console script each) installed with "
@@ -197,7 +198,8 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## 3. Build time",
         "",
-        f"Host + the repo's 4 plugins ({', '.join(bt['projects'])}); shiv and pex get the same folders and the "
+        f"Host + the repo's {len(bt['projects']) - 1} plugins ({', '.join(bt['projects'])}); shiv and pex get the "
+        "same folders and the "
         f"locked third-party versions ({', '.join(bt['pins'])}), pip without a configuration file. "
         "**Warm**: every tool's caches were filled by a previous build of the same set. **Cold**: every build "
         "gets a fresh empty `COREHOST_BUILD_CACHE` and `UV_CACHE_DIR` (downloads and local wheel builds, "
