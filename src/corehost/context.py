@@ -16,7 +16,7 @@ from typing import Any
 
 from corehost import ids
 from corehost.conformance import interface_problems
-from corehost.decode import build, join_path
+from corehost.decode import instantiate, join_path
 from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError, closest, config_errors
 from corehost.hooks import HostHooks
 from corehost.plugins import Plugins
@@ -180,7 +180,7 @@ class Context:
         info = self._lookup(module_id, id_path or path)
         factory = info.load()
         try:
-            instance = build(factory, config, path, module_id)
+            instance = instantiate(factory, config, path, module_id)
         except CorehostError:
             raise
         except Exception as exc:

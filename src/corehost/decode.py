@@ -90,8 +90,8 @@ def _hints(obj: Any) -> dict[str, Any]:
         return {}
 
 
-def build(factory: Callable[..., Any], config: Mapping[str, Any], path: str, module_id: str) -> Any:
-    """Build a module instance from ``config``, checking every field.
+def instantiate(factory: Callable[..., Any], config: Mapping[str, Any], path: str, module_id: str) -> Any:
+    """Instantiate a module from ``config``, checking every field.
 
     Every wrong field is reported at once (a :class:`ConfigErrors` when
     there are several), so that one run shows all there is to fix.
@@ -218,7 +218,7 @@ def _match(value: Any, ann: Any, path: str) -> tuple[bool, Any]:
         return True, out
     # ``dataclasses.is_dataclass`` of a class, without importing dataclasses for a config that has none.
     if isinstance(ann, type) and hasattr(ann, "__dataclass_fields__") and isinstance(value, Mapping):
-        return True, build(ann, value, path, ann.__name__)
+        return True, instantiate(ann, value, path, ann.__name__)
     if isinstance(ann, type):
         return isinstance(value, ann), value
     return True, value

@@ -53,7 +53,7 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
     return data
 
 
-def host_of(data: dict[str, Any]) -> str:
+def recorded_host(data: dict[str, Any]) -> str:
     """The name of the host a frozen registry was built for."""
     return str(data.get("host", COREHOST.name))
 
@@ -98,7 +98,7 @@ def load_frozen(spec: HostSpec = COREHOST) -> Registry | None:
         if exc.name != FROZEN_MODULE:
             raise
         return None
-    if host_of(module.REGISTRY) != spec.name:
+    if recorded_host(module.REGISTRY) != spec.name:
         return None
     return from_data(module.REGISTRY, getattr(module, "BUILD", {}), spec)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from corehost_build.atomic import Staging
 from corehost_build.errors import SpecError
-from corehost_build.hosts import HostApp
+from corehost_build.hosts import BuildHost
 from corehost_build.outputs import BundleOutput, Output, Staged, VenvOutput, output_of
 from corehost_build.request import BuildRequest
 from corehost_build.target import Target
@@ -17,7 +17,7 @@ def _staged(tmp_path: Path, *, cross: bool) -> Staged:
     target = Target(None, "aarch64-apple-darwin" if cross else None, "cpython-3.11", "linux-x86_64", cross)
     staging = Staging(tmp_path / "out.pyz", file=True)
     (staging.venv / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
-    host = HostApp("corehost", "corehost.hostspec:COREHOST")
+    host = BuildHost("corehost", "corehost.hostspec:COREHOST")
     return Staged(staging, target, host, {}, {}, 120.0)
 
 

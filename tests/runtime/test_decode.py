@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 import pytest
 
 from corehost import ConfigError, Context, LifecycleError, Registry
-from corehost.decode import build, check_value
+from corehost.decode import check_value, instantiate
 from corehost.errors import ConfigErrors, closest
 
 # --- check_value: one value against one annotation --------------------------------
@@ -145,13 +145,13 @@ def strict_factory(count: int, *, label: str = "") -> tuple[int, str]:
 
 
 def test_dataclass_module_is_built_with_checked_fields() -> None:
-    m = build(DataModule, {"name": "n", "tags": ["a"], "mode": "slow", "limits": {"low": 1}}, "apps.d", "d")
+    m = instantiate(DataModule, {"name": "n", "tags": ["a"], "mode": "slow", "limits": {"low": 1}}, "apps.d", "d")
     assert m == DataModule("n", ["a"], "slow", Limits(1, 10.0))
 
 
 def test_unknown_field_names_module_field_and_nearest_known_field() -> None:
     with pytest.raises(ConfigError) as info:
-        build(DataModule, {"name": "n", "tagz": []}, "apps.greet.greeters[1]", "greeters.dm")
+        instantiate(DataModule, {"name": "n", "tagz": []}, "apps.greet.greeters[1]", "greeters.dm")
     assert info.value.path == "apps.greet.greeters[1].tagz"
     assert str(info.value) == (
         "apps.greet.greeters[1].tagz: module greeters.dm has no field 'tagz' (did you mean 'tags'?). "
@@ -161,35 +161,35 @@ def test_unknown_field_names_module_field_and_nearest_known_field() -> None:
 
 def test_unknown_field_with_nothing_close_lists_the_fields() -> None:
     with pytest.raises(ConfigError) as info:
-        build(PlainModule, {"weight": 1, "zzz": 1}, "apps.p", "p")
+        instantiate(PlainModule, {"weight": 1, "zzz": 1}, "apps.p", "p")
     assert str(info.value) == "apps.p.zzz: module p has no field 'zzz'. Its fields are: punctuation, weight."
 
 
 def test_missing_required_field() -> None:
     with pytest.raises(ConfigError) as info:
-        build(DataModule, {"tags": []}, "apps.d", "dm")
+        instantiate(DataModule, {"tags": []}, "apps.d", "dm")
     assert str(info.value) == "apps.d: module dm needs field(s) 'name'; add them to its config."
 
 
 def test_nested_dataclass_errors_carry_the_nested_path() -> None:
     with pytest.raises(ConfigError) as info:
-        build(DataModule, {"name": "n", "limits": {"low": 1, "high": "x"}}, "apps.d", "dm")
+        instantiate(DataModule, {"name": "n", "limits": {"low": 1, "high": "x"}}, "apps.d", "dm")
     assert str(info.value) == "apps.d.limits.high: expected float, got 'x' (str)"
     with pytest.raises(ConfigError) as info:
-        build(DataModule, {"name": "n", "limits": {"high": 2}}, "apps.d", "dm")
+        instantiate(DataModule, {"name": "n", "limits": {"high": 2}}, "apps.d", "dm")
     assert str(info.value) == "apps.d.limits: module Limits needs field(s) 'low'; add them to its config."
 
 
 def test_literal_field_error_names_the_choices() -> None:
     with pytest.raises(ConfigError) as info:
-        build(DataModule, {"name": "n", "mode": "medium"}, "apps.d", "dm")
+        instantiate(DataModule, {"name": "n", "mode": "medium"}, "apps.d", "dm")
     assert str(info.value) == "apps.d.mode: expected Literal['fast', 'slow'], got 'medium' (str)"
 
 
 def test_plain_class_module_gets_its_fields_set_and_keeps_defaults() -> None:
-    m = build(PlainModule, {"weight": 2}, "apps.p", "p")
+    m = instantiate(PlainModule, {"weight": 2}, "apps.p", "p")
     assert (m.punctuation, m.weight, type(m.weight)) == ("!", 2.0, float)
-    m2 = build(PlainModule, {"weight": 1.5, "punctuation": "?"}, "apps.p", "p")
+    m2 = instantiate(PlainModule, {"weight": 1.5, "punctuation": "?"}, "apps.p", "p")
     assert m2.punctuation == "?"
     assert PlainModule.punctuation == "!"  # set on the instance, not the class
 
@@ -197,37 +197,37 @@ def test_plain_class_module_gets_its_fields_set_and_keeps_defaults() -> None:
 def test_plain_class_classvars_and_private_attributes_are_not_fields() -> None:
     for key in ("KIND", "_private"):
         with pytest.raises(ConfigError) as info:
-            build(PlainModule, {"weight": 1, key: 1}, "apps.p", "p")
+            instantiate(PlainModule, {"weight": 1, key: 1}, "apps.p", "p")
         assert str(info.value).startswith(f"apps.p.{key}: module p has no field {key!r}")
 
 
 def test_plain_class_required_attribute_and_wrong_type() -> None:
     with pytest.raises(ConfigError) as info:
-        build(PlainModule, {}, "apps.p", "p")
+        instantiate(PlainModule, {}, "apps.p", "p")
     assert str(info.value) == "apps.p: module p needs field(s) 'weight'; add them to its config."
     with pytest.raises(ConfigError) as info:
-        build(PlainModule, {"weight": 1, "punctuation": 3}, "apps.p", "p")
+        instantiate(PlainModule, {"weight": 1, "punctuation": 3}, "apps.p", "p")
     assert str(info.value) == "apps.p.punctuation: expected str, got 3 (int)"
 
 
 def test_factory_function_module() -> None:
-    assert build(factory_module, {"count": 3}, "apps.f", "f") == {"count": 3, "ratio": 0.5, "extra": {}}
-    made = build(factory_module, {"count": 3, "ratio": 1, "other": [1]}, "apps.f", "f")
+    assert instantiate(factory_module, {"count": 3}, "apps.f", "f") == {"count": 3, "ratio": 0.5, "extra": {}}
+    made = instantiate(factory_module, {"count": 3, "ratio": 1, "other": [1]}, "apps.f", "f")
     assert made == {"count": 3, "ratio": 1.0, "extra": {"other": [1]}}
     with pytest.raises(ConfigError) as info:
-        build(factory_module, {"count": True}, "apps.f", "f")
+        instantiate(factory_module, {"count": True}, "apps.f", "f")
     assert str(info.value) == "apps.f.count: expected int, got True (bool)"
 
 
 def test_factory_function_without_kwargs_is_strict() -> None:
-    assert build(strict_factory, {"count": 1, "label": "x"}, "apps.f", "f") == (1, "x")
+    assert instantiate(strict_factory, {"count": 1, "label": "x"}, "apps.f", "f") == (1, "x")
     with pytest.raises(ConfigError) as info:
-        build(strict_factory, {"count": 1, "lable": "x"}, "apps.f", "f")
+        instantiate(strict_factory, {"count": 1, "lable": "x"}, "apps.f", "f")
     assert str(info.value) == (
         "apps.f.lable: module f has no field 'lable' (did you mean 'label'?). Its fields are: count, label."
     )
     with pytest.raises(ConfigError) as info:
-        build(strict_factory, {"label": "x"}, "apps.f", "f")
+        instantiate(strict_factory, {"label": "x"}, "apps.f", "f")
     assert str(info.value) == "apps.f: module f needs field(s) 'count'; add them to its config."
 
 
@@ -398,7 +398,7 @@ def test_a_wrong_field_is_not_also_reported_missing() -> None:
         size: int
 
     with pytest.raises(ConfigError) as info:
-        build(Needs, {"size": "9", "colour": 1}, "apps.x", "x")
+        instantiate(Needs, {"size": "9", "colour": 1}, "apps.x", "x")
     assert str(info.value) == (
         "2 errors in the config:\n"
         "  - apps.x.size: expected int, got '9' (str)\n"
@@ -446,7 +446,7 @@ def test_a_misspelt_required_field_is_one_error_not_two() -> None:
         label: str
 
     with pytest.raises(ConfigError) as info:
-        build(Needs, {"lable": "a"}, "apps.x", "x")
+        instantiate(Needs, {"lable": "a"}, "apps.x", "x")
     assert (
         str(info.value) == "apps.x.lable: module x has no field 'lable' (did you mean 'label'?). Its fields are: label."
     )

@@ -22,8 +22,8 @@ COREHOST = "corehost"
 
 
 @dataclass(frozen=True)
-class HostApp:
-    """A host by name, and where its :class:`~corehost.hostspec.HostSpec` lives."""
+class BuildHost:
+    """The host a build is for: its name, and where its :class:`~corehost.hostspec.HostSpec` lives."""
 
     name: str
     target: str
@@ -33,20 +33,20 @@ class HostApp:
         return self.name == COREHOST
 
 
-def host_of(python: Path, distribution: str | None) -> HostApp:
+def declared_host(python: Path, distribution: str | None) -> BuildHost:
     """The host that ``distribution`` declares in the environment of ``python``.
 
     ``None`` (a build from a lock) means: the one host other than corehost
     if exactly one is installed, else corehost.
     """
     if distribution is not None and canonicalize_name(distribution) == COREHOST:
-        return HostApp(COREHOST, "corehost.hostspec:COREHOST")
+        return BuildHost(COREHOST, "corehost.hostspec:COREHOST")
     declared = ask(python, "hosts", where="new environment", timeout=60)["hosts"]
-    others = [HostApp(h["name"], h["target"]) for h in declared if h["name"] != COREHOST]
+    others = [BuildHost(h["name"], h["target"]) for h in declared if h["name"] != COREHOST]
     if distribution is None:
-        return others[0] if len(others) == 1 else HostApp(COREHOST, "corehost.hostspec:COREHOST")
+        return others[0] if len(others) == 1 else BuildHost(COREHOST, "corehost.hostspec:COREHOST")
     wanted = canonicalize_name(distribution)
-    mine = [HostApp(h["name"], h["target"]) for h in declared if canonicalize_name(h["distribution"]) == wanted]
+    mine = [BuildHost(h["name"], h["target"]) for h in declared if canonicalize_name(h["distribution"]) == wanted]
     if len(mine) != 1:
         what = "declares no host" if not mine else f"declares {len(mine)} hosts"
         raise SpecError(

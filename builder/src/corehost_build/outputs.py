@@ -25,7 +25,7 @@ from corehost_build.venv import python_version, site_packages, venv_python
 
 if TYPE_CHECKING:
     from corehost_build.atomic import Staging
-    from corehost_build.hosts import HostApp
+    from corehost_build.hosts import BuildHost
     from corehost_build.zipapp import Zipapp
 
 
@@ -35,7 +35,7 @@ class Staged:
 
     staging: Staging
     target: Target
-    host_app: HostApp
+    build_host: BuildHost
     registry: dict[str, Any]
     record: dict[str, Any]
     guard_timeout: float
@@ -138,20 +138,20 @@ class BundleOutput:
         from corehost_build.bytecode import compile_all
         from corehost_build.zipapp import ShippedCheck, write_zipapp
 
-        venv, target, host_app = staged.staging.venv, staged.target, staged.host_app
+        venv, target, build_host = staged.staging.venv, staged.target, staged.build_host
         bundle = write_zipapp(
             self.site(staged),
             self.dest,
             registry_data=staged.registry,
             record=staged.record,
             python_tag=target.python_tag,
-            host=None if host_app.is_corehost else host_app.target,
+            host=None if build_host.is_corehost else build_host.target,
             compiler=partial(compile_all, venv_python(venv), python_version(venv), cache=cache_dir() / "pyc"),
             platform_tag=target.platform_tag,
             # A bundle for another platform cannot start here; the staged venv's guards stand for it.
             check=None
             if target.cross
-            else ShippedCheck(venv_python(venv), staged.guard_timeout, host_app.name, python_version(venv)),
+            else ShippedCheck(venv_python(venv), staged.guard_timeout, build_host.name, python_version(venv)),
         )
         progress.note(
             f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "

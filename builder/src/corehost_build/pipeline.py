@@ -18,7 +18,7 @@ from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
 from corehost_build.guards import cached_inspect, modules_of, require_clean, warnings_of
-from corehost_build.hosts import host_of
+from corehost_build.hosts import declared_host
 from corehost_build.lock import LockedPackage, check_python, digest, export, installable, portable, read_lock
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
@@ -88,11 +88,11 @@ def make(
                 install_target(install_from, staging.root / "site", target, offline=request.offline)
         with progress.step("guards"):
             host_pin = next((p for p in pinned if p.role == "host"), None)
-            host_app = host_of(venv_python(staging.venv), host_pin.name if host_pin else None)
+            build_host = declared_host(venv_python(staging.venv), host_pin.name if host_pin else None)
             report, reused_report = cached_inspect(
                 venv_python(staging.venv),
                 request.guard_timeout,
-                host_app.name,
+                build_host.name,
                 lock_text=lock_file.read_text(encoding="utf-8"),
                 python_version=python_version(staging.venv),
             )
@@ -114,7 +114,7 @@ def make(
         with progress.step("freeze"):
             plugin_names = [p.name for p in plugins]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
-            staged = Staged(staging, target, host_app, report["registry"], record, request.guard_timeout)
+            staged = Staged(staging, target, build_host, report["registry"], record, request.guard_timeout)
             output.freeze(staged)
         with progress.step("commit"):
             made = output.commit(staged, progress)
