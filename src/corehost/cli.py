@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import click
 
 from corehost.discovery import environment_registry
-from corehost.errors import ConfigError, CorehostError, Stopped, UnknownNamespace, did_you_mean
+from corehost.errors import AdminError, ConfigError, CorehostError, Stopped, UnknownNamespace, did_you_mean
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.registry import NamespaceInfo, Registry
 
@@ -253,15 +253,23 @@ def run(config_path: str) -> None:
 
     --config is required. Every app is stopped and every module cleaned up
     before it exits; stopped by Ctrl-C (SIGINT) it exits 130, as an
-    interrupted command does.
+    interrupted command does. SIGHUP reads --config again and reloads it;
+    a config with admin = {listen = "127.0.0.1:2019"} (or "unix:/path")
+    also serves the admin endpoint that `reload` and `stop` talk to.
 
     \b
     Example:
       corehost run --config examples/greet.toml
     """
     host = get_host()
+
+    def reread() -> dict[str, Any]:
+        # SIGHUP: the file again, its errors naming it as a start's do.
+        with _naming_file(config_path):
+            return _config(config_path)
+
     with _naming_file(config_path):
-        reason = host.run(_config(config_path))
+        reason = host.run(_config(config_path), reread=reread)
     click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
     click.get_current_context().exit(_INTERRUPTED if host.stop_signal == _SIGINT else 0)
 
@@ -280,6 +288,94 @@ def validate(config_path: str) -> None:
     with _naming_file(config_path):
         get_host().validate(_config(config_path))
     click.echo(f"{config_path}: valid")
+
+
+def _admin_address(config: dict[str, Any], config_path: str) -> str:
+    """The address of the admin endpoint ``config`` names (the one its host listens on)."""
+    # The admin endpoint's module only for the commands that talk to it.
+    from corehost.admin import settings
+
+    if "admin" not in config:
+        raise AdminError(
+            f"{config_path} names no admin endpoint, so the host's address is not known: give --address, "
+            'or add admin = {listen = "127.0.0.1:2019"} to the config (a host runs one only when its config names it)'
+        )
+    with _naming_file(config_path):
+        return settings(config["admin"]).listen
+
+
+_address_option = click.option(
+    "--address",
+    default=None,
+    metavar="ADDR",
+    help="The host's admin endpoint (host:port or unix:/path); default: admin.listen of --config.",
+)
+
+
+@click.command("reload", options_metavar="--config FILE [--force] [--address ADDR]")
+@config_option
+@click.option("--force", is_flag=True, help="Reload even when the host runs this config already.")
+@_address_option
+def reload_config(config_path: str, force: bool, address: str | None) -> None:
+    """Replace a running host's config with --config's, through its admin endpoint.
+
+    --config is required. The host starts the new config before it stops the
+    old one; if any part of the new one fails, the old one keeps running and
+    this exits 1 with the host's error. An identical config is left alone
+    unless --force is given.
+
+    \b
+    Example:
+      corehost reload --config examples/site.toml
+    """
+    # The admin endpoint's client and json only for the commands that talk to it.
+    import json
+
+    from corehost.admin import call
+
+    with _naming_file(config_path):
+        config = _config(config_path)
+    address = address or _admin_address(config, config_path)
+    if config_path.endswith(".toml"):
+        with open(config_path, "rb") as f:
+            body, content_type = f.read(), "application/toml"
+    else:
+        body, content_type = json.dumps(config).encode(), "application/json"
+    status, answer = call(address, "POST", "/load?force=1" if force else "/load", body, content_type)
+    if status != 200:
+        raise AdminError(f"{config_path} was not loaded; the running config keeps serving: {answer.get('error')}")
+    if answer.get("loaded"):
+        click.echo(f"{config_path}: loaded")
+    else:
+        click.echo(f"{config_path}: the host runs this config already; nothing reloaded (--force reloads it)")
+
+
+@click.command("stop", options_metavar="--address ADDR | --config FILE")
+@_address_option
+@click.option("--config", "-c", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="Find the admin endpoint in this config's admin.listen.")  # fmt: skip
+def stop(address: str | None, config_path: str | None) -> None:
+    """Stop a running host through its admin endpoint (POST /stop).
+
+    --address or --config is required. The host stops every app and cleans
+    up every module before it exits, as on SIGTERM.
+
+    \b
+    Example:
+      corehost stop --address 127.0.0.1:2019
+    """
+    # The admin endpoint's client only for the commands that talk to it.
+    from corehost.admin import call
+
+    if address is None:
+        if config_path is None:
+            raise click.UsageError("give --address ADDR, or --config FILE whose admin.listen names it")
+        with _naming_file(config_path):
+            address = _admin_address(_config(config_path), config_path)
+    status, answer = call(address, "POST", "/stop")
+    if status != 200:
+        raise AdminError(f"the host at {address} did not stop: {answer.get('error')}")
+    click.echo(f"{address}: stopping")
 
 
 @click.command("list-modules")
@@ -465,7 +561,17 @@ def _print_version(ctx: click.Context, param: click.Parameter, value: bool) -> N
 
 
 #: The commands every host has.
-BUILTIN_COMMANDS: tuple[click.Command, ...] = (run, validate, list_modules, build_info, check, cache, version)
+BUILTIN_COMMANDS: tuple[click.Command, ...] = (
+    run,
+    validate,
+    reload_config,
+    stop,
+    list_modules,
+    build_info,
+    check,
+    cache,
+    version,
+)
 
 
 def make_cli(spec: HostSpec = COREHOST) -> HostGroup:

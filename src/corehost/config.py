@@ -16,7 +16,8 @@ from typing import Any
 
 from corehost.errors import ConfigError, config_errors, did_you_mean
 
-TOP_LEVEL = ("apps",)
+#: The top-level keys: the apps, and the admin endpoint (optional; see :mod:`corehost.admin`).
+TOP_LEVEL = ("apps", "admin")
 #: What a user is told the loader reads, in every message about a format.
 FORMATS = "corehost reads JSON and TOML configs, chosen by the file's extension (.json, .toml)"
 
@@ -97,7 +98,9 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
 
 
 def check_shape(doc: Any, source: str = "<config>") -> dict[str, Any]:
-    """Check the top level: an object whose only key is ``apps``, an object of objects.
+    """Check the top level: an object of ``apps`` (an object of objects) and ``admin``.
+
+    ``admin``'s own fields are checked by :func:`corehost.admin.settings`.
 
     Every wrong key is reported at once, like the fields of a module.
     """
@@ -110,7 +113,8 @@ def check_shape(doc: Any, source: str = "<config>") -> dict[str, Any]:
             errors.append(
                 ConfigError(
                     str(key) or repr(key),
-                    f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; a config has only 'apps'",
+                    f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_LEVEL)}; "
+                    "a config has only 'apps' and 'admin'",
                 )
             )
     apps = doc.get("apps", {})

@@ -114,6 +114,10 @@ class CleanupErrors(CorehostError):
     """One or more modules failed while being stopped or cleaned up."""
 
 
+class AdminError(CorehostError):
+    """The admin endpoint cannot listen, cannot be reached, or refused what it was asked."""
+
+
 class GuardError(CorehostError):
     """Interface guards found problems; the message lists every one."""
 

@@ -33,6 +33,7 @@ from corehost.hooks import HostHooks
 from corehost.hostspec import COREHOST, HostSpec
 from corehost.plugins import Plugins
 from corehost.registry import Registry
+from corehost.reload import Live, admin_settings
 
 
 class Running:
@@ -170,6 +171,7 @@ class Host:
         provisioned is cleaned up and :class:`Stopped` is raised.
         """
         with _signals(handle_signals) as state:
+            admin_settings(config)
             running = self.provision(config, on_ready=state.set_shutting_down)
             running.ctx.cleanup()
             if state.signum:
@@ -200,6 +202,13 @@ class Host:
     def shutdown(self, running: Running, reason: str) -> None:
         """Stop every started app in reverse order, then clean up every module."""
         self.hooks.corehost_stopping(reason=reason)
+        self.stop_config(running)
+
+    def stop_config(self, running: Running) -> None:
+        """Stop ``running``'s started apps in reverse order, then clean up its modules; every failure at once.
+
+        The host itself goes on: a reload stops the config it replaced this way.
+        """
         errors: list[str] = []
         try:
             self._stop_apps(running)
@@ -229,18 +238,40 @@ class Host:
         if errors:
             raise CleanupErrors("; ".join(errors))
 
-    def run(self, config: Mapping[str, Any], *, handle_signals: bool = True) -> str:
-        """Run ``config`` until an app or a signal asks to stop; return why it stopped."""
-        with _signals(handle_signals) as state:
+    def run(
+        self,
+        config: Mapping[str, Any],
+        *,
+        handle_signals: bool = True,
+        reread: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> str:
+        """Run ``config`` until an app, a signal or the admin endpoint asks to stop; return why it stopped.
+
+        The config in force can be replaced while it runs (:mod:`corehost.reload`):
+        through its admin endpoint, if it names one, and on SIGHUP by what
+        ``reread`` returns (the CLI's re-reads the config file).
+        """
+        with _signals(handle_signals, hangup=reread is not None) as state:
+            config = check_shape(config)
+            admin_settings(config)
             running = self.provision(config, on_ready=state.set_ctx)
             self.start(running)
-            while not running.ctx.stop_requested.wait(0.2):
-                pass
-            reason = running.ctx.stop_reason
+            live = Live(self, config, running)
+            try:
+                live.open_admin()
+            except BaseException:
+                self.shutdown(running, "the admin endpoint could not start")
+                raise
+            state.stop = live.request_stop
+            while not live.wait(0.2):
+                if state.hangup and reread is not None:
+                    state.hangup = False
+                    live.reload(reread, "SIGHUP")
+            reason = live.reason
             state.shutting_down = True
             # Read before shutdown: a signal during it is only noted, and did not stop the run.
             self.stop_signal = state.signum
-            self.shutdown(running, reason)
+            live.close(reason)
             return reason
 
 
@@ -253,18 +284,21 @@ def _cleanup_after_failure(ctx: Context) -> None:
 
 
 class _SignalState:
-    """What the signal handler of a run or validate knows: the context once set up, the signal, the phase."""
+    """What the signal handler of a run or validate knows: how to stop once set up, the signals, the phase."""
 
-    __slots__ = ("ctx", "shutting_down", "signum")
+    __slots__ = ("hangup", "shutting_down", "signum", "stop")
 
     def __init__(self) -> None:
-        self.ctx: Context | None = None
+        #: Asks the running config to stop: the first context's, then the live config's.
+        self.stop: Callable[[str], None] | None = None
         self.signum = 0
         self.shutting_down = False
+        #: A SIGHUP arrived and the run has not reloaded for it yet.
+        self.hangup = False
 
     # From here on a signal no longer aborts set-up: it asks the apps to stop.
     def set_ctx(self, ctx: Context) -> None:
-        self.ctx = ctx
+        self.stop = ctx.request_stop
 
     # From here on a signal is only noted (validate's clean-up).
     def set_shutting_down(self, ctx: Context) -> None:
@@ -272,11 +306,12 @@ class _SignalState:
 
 
 @contextmanager
-def _signals(enabled: bool) -> Iterator[_SignalState]:
-    """SIGINT/SIGTERM: during set-up, abort it; while running, ask to stop.
+def _signals(enabled: bool, *, hangup: bool = False) -> Iterator[_SignalState]:
+    """SIGINT/SIGTERM: during set-up, abort it; while running, ask to stop. SIGHUP (``hangup``): reload.
 
     Once shutdown has begun a further signal is only noted, so that a
-    second Ctrl-C cannot cut cleanup short.
+    second Ctrl-C cannot cut cleanup short. A SIGHUP is only noted: the
+    run's loop reloads, outside the handler.
     """
     state = _SignalState()
     if not enabled or threading.current_thread() is not threading.main_thread():
@@ -287,14 +322,19 @@ def _signals(enabled: bool) -> Iterator[_SignalState]:
         state.signum = state.signum or signum
         if state.shutting_down:
             return
-        if state.ctx is None:
+        if state.stop is None:
             # Set-up is aborted; the clean-up that follows must not be cut
             # short by a second signal.
             state.shutting_down = True
             raise Stopped(signum)
-        state.ctx.request_stop(f"signal {signal.Signals(signum).name}")
+        state.stop(f"signal {signal.Signals(signum).name}")
+
+    def on_hangup(signum: int, frame: FrameType | None) -> None:
+        state.hangup = True
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    if hangup and hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
         yield state
     finally:

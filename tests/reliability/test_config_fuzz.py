@@ -272,4 +272,4 @@ def test_the_command_exits_2_with_one_paragraph_naming_file_and_place(venv: Venv
 def test_an_empty_top_level_key_still_names_its_place() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config('{"": 1}', "json", source="empty.json")
-    assert caught.value.message == "'': unknown top-level key ''; a config has only 'apps'"
+    assert caught.value.message == "'': unknown top-level key ''; a config has only 'apps' and 'admin'"

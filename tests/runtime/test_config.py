@@ -78,7 +78,7 @@ def test_unknown_format() -> None:
 
 def test_unknown_top_level_key_suggests_apps() -> None:
     assert parse_error('{"app": {}}', "json") == (
-        "app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps'"
+        "app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps' and 'admin'"
     )
 
 
@@ -86,7 +86,7 @@ def test_guessed_json_with_a_wrong_shape_reports_the_shape_not_toml_syntax() -> 
     # Valid JSON, wrong shape: falling back to TOML would blame the syntax instead.
     assert (
         parse_error('{"app": {}}')
-        == "app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps'"
+        == "app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps' and 'admin'"
     )
     assert parse_error('{"apps": {"greet": []}}') == "apps.greet: expected an object (the app's config), got list"
 
@@ -152,7 +152,7 @@ def test_another_suffix_that_is_neither_format_says_both_were_tried(tmp_path: Pa
 def test_every_top_level_error_at_once() -> None:
     assert parse_error('{"app": {}, "apps": {"greet": [], "x": 1}}') == (
         "3 errors in the config:\n"
-        "  - app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps'\n"
+        "  - app: unknown top-level key 'app' (did you mean 'apps'?); a config has only 'apps' and 'admin'\n"
         "  - apps.greet: expected an object (the app's config), got list\n"
         "  - apps.x: expected an object (the app's config), got int"
     )
