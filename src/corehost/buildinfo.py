@@ -37,6 +37,8 @@ def build_info(registry: Registry) -> dict[str, Any]:
         "mode": "frozen" if registry.frozen else "live",
         "plugins": plugins,
         "skipped": sorted(registry.skipped),
+        # The chain order of each ordered namespace: recorded by the build, or resolved live.
+        "order": {namespace: [m.id for m in registry.order(namespace)] for namespace in registry.ordered_namespaces()},
         "build": registry.build,
     }
     spec = registry.spec
@@ -64,6 +66,8 @@ def render_text(info: dict[str, Any]) -> str:
             + [f"hooks {h}" for h in p["plugins"]]
         )
         lines.append(f"  {p['distribution']} {p['version']}: {provides}")
+    for namespace, order in info.get("order", {}).items():
+        lines.append(f"order of {namespace}: {', '.join(module_id.rpartition('.')[2] for module_id in order)}")
     if info["skipped"]:
         env = "/".join(info.get("selection_env", ["COREHOST_PLUGINS", "COREHOST_DISABLE_PLUGINS"]))
         lines.append(f"skipped by {env}: {', '.join(info['skipped'])}")

@@ -396,9 +396,10 @@ def list_modules(versions: bool, packages: bool, namespace: str | None, as_json:
     if namespace is None:
         modules = sorted(registry.modules.values(), key=lambda m: m.id)
     else:
-        modules = registry.in_namespace(namespace)
-        if not modules and namespace not in registry.namespaces:
+        if not registry.in_namespace(namespace) and namespace not in registry.namespaces:
             raise _unknown_namespace(registry, namespace)
+        # An ordered namespace is listed in its chain order, the order a map of its modules runs in.
+        modules = registry.order(namespace)
     if as_json:
         _echo_json(
             [

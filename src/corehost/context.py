@@ -86,7 +86,15 @@ class Context:
             self.stop_reason = reason
             self.stop_requested.set()
 
-    def load_module(self, value: Any, namespace: str, *, inline_key: str = INLINE_KEY, field: str | None = None) -> Any:
+    def load_module(
+        self,
+        value: Any,
+        namespace: str,
+        *,
+        inline_key: str = INLINE_KEY,
+        field: str | None = None,
+        ordered: bool = False,
+    ) -> Any:
         """Build, provision and validate guest module(s) from a config ``value``.
 
         ``value`` is one object naming its module with ``inline_key``
@@ -97,6 +105,12 @@ class Context:
 
         Of a list or a map, every module is loaded even after one has a
         config error, so that all of them are reported at once.
+
+        ``ordered``: a map is loaded, and returned, in the chain order of
+        ``namespace`` (:meth:`Registry.order <corehost.registry.Registry.order>`)
+        rather than in the order its keys were written: a map says which
+        modules, the namespace says in what order. A list keeps the order it
+        was written in, which is the config's own choice.
         """
         path = self._path_of(value, field)
         if isinstance(value, list):
@@ -106,16 +120,32 @@ class Context:
         if isinstance(value, Mapping):
             if inline_key in value:
                 return self._load_inline(value, namespace, inline_key, path)
+            names = self._chain_order(value, namespace, path) if ordered else list(value)
             loaded = self._load_all(
-                partial(self._load_named, namespace, str(name), cfg, join_path(path, str(name)))
-                for name, cfg in value.items()
+                partial(self._load_named, namespace, str(name), value[name], join_path(path, str(name)))
+                for name in names
             )
-            return dict(zip(value, loaded, strict=True))
+            return dict(zip(names, loaded, strict=True))
         raise ConfigError(
             path,
             f"expected a module object (with {inline_key!r}), a list of them or a map "
             f"of module name to config, got {type(value).__name__}",
         )
+
+    def _chain_order(self, value: Mapping[Any, Any], namespace: str, path: str) -> list[Any]:
+        """The keys of a map of ``namespace``'s modules in its chain order; keys naming no module go last."""
+        try:
+            place = {m.id: i for i, m in enumerate(self.registry.order(namespace))}
+        except CorehostError as exc:
+            raise ConfigError(path, exc.message) from None
+        at = {}
+        for name in value:
+            try:
+                at[name] = place.get(self._module_id(namespace, str(name), join_path(path, str(name))), len(place))
+            except ConfigError:
+                # A key naming another namespace's module: its own load reports it, in its place.
+                at[name] = len(place)
+        return sorted(value, key=lambda name: at[name])
 
     def _load_all(self, loaders: Iterable[Callable[[], Any]]) -> list[Any]:
         """Run every loader; raise all their config errors together at the end."""

@@ -36,6 +36,21 @@ class UnknownNamespace(CorehostError):
     """A module was asked for in a namespace that nobody declared."""
 
 
+class OrderError(CorehostError):
+    """The before/after declarations of an ordered namespace's modules admit no chain order.
+
+    ``modules`` are the module IDs involved (a cycle's members, or the module
+    whose declaration names a module that is not there, first). ``detail`` is
+    the message without the module it is about, for a guard problem, which
+    names its module itself.
+    """
+
+    def __init__(self, message: str, modules: tuple[str, ...], detail: str = "") -> None:
+        super().__init__(message)
+        self.modules = modules
+        self.detail = detail or message
+
+
 class UnknownHost(CorehostError):
     """A host named on the command line (``--host``) is not installed or is broken."""
 

@@ -15,6 +15,10 @@ Modules a plugin generates (``corehost_register_modules``) are recorded
 apart, under ``generated``: their classes are made at run time, so their
 targets cannot be imported. The registry lists them without running the
 hook, and runs it when one is looked up or checked.
+
+The chain order of each ordered namespace (:mod:`corehost.ordering`) is
+recorded under ``order``, so that a bundle lists and sorts without
+importing a module.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
         "generated": [row(e) for _, e in sorted(registry.modules.items()) if e.obj is not None],
         "plugins": [[*row(e), sorted(hooks.get(e.name, []))] for _, e in sorted(registry.plugins.items())],
     }
+    if registry.orders:
+        # The chain order of each ordered namespace, resolved by the guards (absent when none is ordered).
+        data["order"] = {name: list(order) for name, order in sorted(registry.orders.items())}
     if not spec.is_default:
         data["host"] = spec.name
     return data
@@ -62,7 +69,8 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: H
     """Rebuild ``spec``'s :class:`Registry` from :func:`to_data` output."""
     if data.get("format") != FORMAT:
         raise ValueError(f"frozen registry format {data.get('format')!r} is not {FORMAT}; rebuild the bundle")
-    registry = Registry(frozen=True, build=dict(build or {}), spec=spec)
+    orders = {str(name): [str(m) for m in order] for name, order in data.get("order", {}).items()}
+    registry = Registry(frozen=True, build=dict(build or {}), spec=spec, orders=orders)
     registry.extend(core_namespaces(spec))
     env = spec.block_env
     registry.extend(NamespaceInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["namespaces"])

@@ -16,9 +16,9 @@ import sys
 
 import pluggy
 
-from corehost import ids
+from corehost import ids, ordering
 from corehost.conformance import class_of, interface_problems
-from corehost.errors import PluginLoadError, did_you_mean
+from corehost.errors import OrderError, PluginLoadError, did_you_mean
 from corehost.plugins import has_hookspecs, new_manager
 from corehost.problems import ERROR, WARNING, Kind, Severity
 from corehost.problems import Problem as Problem
@@ -52,6 +52,7 @@ def check_all(registry: Registry, *, versions: bool = True) -> tuple[list[Proble
         problems += hook_problems
         if pm is not None and not errors(hook_problems):
             problems += check_generated(registry, pm, hooks)
+        problems += check_order(registry)
         if versions:
             problems += check_versions(registry)
     return problems, hooks
@@ -210,6 +211,43 @@ def _loaded_interface(ns: Entry) -> type | None:
     except PluginLoadError:
         return None
     return interface if isinstance(interface, type) else None
+
+
+# -- ordered namespaces ---------------------------------------------------------------------
+
+
+def check_order(registry: Registry) -> list[Problem]:
+    """Resolve the chain order of every ordered namespace into ``registry.orders``; a problem per flaw.
+
+    A declaration that is not a tuple of names, or names a module that is
+    not here, is a problem of the module that declares it; a cycle is one
+    problem of its first member, naming every member. The order a build
+    records is the one resolved here.
+    """
+    out = []
+    for namespace in registry.ordered_namespaces():
+        modules = registry.in_namespace(namespace)
+        try:
+            classes = {m.id: m.load() for m in modules}
+        except PluginLoadError:
+            # check_modules reports it; an order without that module would only mislead.
+            continue
+        who = {m.id: m.distribution for m in modules}
+        declarations = {}
+        for m in modules:
+            try:
+                declarations[m.id] = ordering.declared(m.id, classes[m.id], m.distribution)
+            except OrderError as exc:
+                out.append(_about(m, exc.detail))
+        flaws = ordering.missing(namespace, declarations, who)
+        out += [_about(registry.modules[flaw.modules[0]], flaw.detail) for flaw in flaws]
+        if len(declarations) < len(modules) or flaws:
+            continue
+        try:
+            registry.orders[namespace] = ordering.resolve(namespace, declarations, who)
+        except OrderError as exc:
+            out.append(_about(registry.modules[exc.modules[0]], exc.message))
+    return out
 
 
 # -- hookimpl plugins -------------------------------------------------------------------

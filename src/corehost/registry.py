@@ -237,7 +237,18 @@ class Registry:
     """
 
     #: Compared by ``==``, in the order ``__init__`` takes them.
-    _compared = ("modules", "namespaces", "plugins", "conflicts", "skipped", "excluded", "frozen", "build", "spec")
+    _compared = (
+        "modules",
+        "namespaces",
+        "plugins",
+        "conflicts",
+        "skipped",
+        "excluded",
+        "frozen",
+        "build",
+        "spec",
+        "orders",
+    )
 
     def __init__(
         self,
@@ -251,6 +262,7 @@ class Registry:
         build: dict[str, Any] | None = None,
         spec: HostSpec = COREHOST,
         generate: Callable[[], None] | None = None,
+        orders: dict[str, list[str]] | None = None,
     ) -> None:
         self.modules: dict[str, ModuleInfo] = {} if modules is None else modules
         self.namespaces: dict[str, NamespaceInfo] = {} if namespaces is None else namespaces
@@ -270,6 +282,9 @@ class Registry:
         #: Runs the plugins' ``corehost_register_modules`` hook; a host sets it so that
         #: a lookup that misses (or hits a recorded generated module) runs the hook once.
         self.generate = generate
+        #: The chain order of each ordered namespace, by module ID: recorded by a build, or
+        #: resolved here on first use (:meth:`order`).
+        self.orders: dict[str, list[str]] = {} if orders is None else orders
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -385,6 +400,65 @@ class Registry:
             (m for m in self.modules.values() if ids.namespace_of(m.id) == namespace),
             key=lambda m: m.id,
         )
+
+    def order(self, namespace: str) -> list[ModuleInfo]:
+        """The modules directly in ``namespace``, in its chain order if it is ordered, else by ID.
+
+        A frozen registry has the order its build resolved (modules an allow
+        or block list left out dropped from it: the rest keep their places).
+        A live one resolves it here, once: that imports the namespace's
+        interface and, if it is ordered, its modules' classes, to read their
+        ``corehost_before``/``corehost_after``; an
+        :class:`~corehost.errors.OrderError` names a cycle or a missing module.
+        """
+        modules = self.in_namespace(namespace)
+        recorded = self.orders.get(namespace)
+        if recorded is None and not self.frozen:
+            recorded = self._resolve_order(namespace, modules)
+        if recorded is None:
+            return modules
+        place = {module_id: i for i, module_id in enumerate(recorded)}
+        return sorted(modules, key=lambda m: (place.get(m.id, len(place)), m.id))
+
+    def _resolve_order(self, namespace: str, modules: list[ModuleInfo]) -> list[str] | None:
+        """Resolve and keep ``namespace``'s order from its modules' classes; ``None`` if it is not ordered."""
+        # Sorting is for ordered namespaces alone: a start that only lists modules never imports it.
+        from corehost import ordering
+
+        info = self.namespaces.get(namespace)
+        try:
+            interface = None if info is None else info.load()
+        except PluginLoadError:
+            # A namespace whose interface does not import is listed by ID; the guards report it.
+            return None
+        if not ordering.is_ordered(interface):
+            return None
+        declarations = {m.id: ordering.declared(m.id, m.load(), m.distribution) for m in modules}
+        absent = {e.name for e, _ in self.excluded if isinstance(e, ModuleInfo)}
+        order = ordering.resolve(namespace, declarations, {m.id: m.distribution for m in modules}, absent)
+        self.orders[namespace] = order
+        return order
+
+    def ordered_namespaces(self) -> list[str]:
+        """The namespaces with a chain order: those a build recorded, or (live) those whose interface opts in.
+
+        Live, every namespace's interface is imported to find out; one that
+        fails to import is left to the guards to report.
+        """
+        if self.frozen:
+            return sorted(self.orders)
+        # Only build-info and the guards ask which namespaces are ordered.
+        from corehost import ordering
+
+        out = []
+        for name, info in sorted(self.namespaces.items()):
+            try:
+                interface = info.load()
+            except PluginLoadError:
+                continue
+            if ordering.is_ordered(interface):
+                out.append(name)
+        return out
 
     def distributions(self) -> dict[str, str]:
         """Every distribution that provides something, with its version."""

@@ -28,7 +28,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -177,6 +177,10 @@ class ReverseProxy:
     max_connections: int = 100
     health_uri: str = ""
     health_interval: float = 10.0
+
+    #: Terminal: after the handlers that change the request or answer it outright, before the files.
+    corehost_after: ClassVar[tuple[str, ...]] = ("headers", "static_response")
+    corehost_before: ClassVar[tuple[str, ...]] = ("file_server",)
 
     def provision(self, ctx: Context) -> None:
         self._upstreams: dict[str, Upstream] = {}

@@ -14,10 +14,14 @@ from corehost_http.server import Server
 
 @dataclass
 class Route:
-    """A route runs its ``handle`` chain when every module in ``match`` matches (none: always)."""
+    """A route runs its ``handle`` chain when every module in ``match`` matches (none: always).
+
+    ``handle`` is a list (run in the order written) or a table of handler name to config
+    (run in the handlers' chain order, ``corehost list-modules --namespace http.handlers``).
+    """
 
     match: list[dict[str, Any]] = field(default_factory=list)
-    handle: list[dict[str, Any]] = field(default_factory=list)
+    handle: list[dict[str, Any]] | dict[str, dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -41,8 +45,11 @@ class HTTPApp:
             for i, route in enumerate(server.routes):
                 where = f"servers.{name}.routes[{i}]"
                 matchers = ctx.load_module(route.match, namespace="http.matchers", field=f"{where}.match")
-                handlers = ctx.load_module(route.handle, namespace="http.handlers", field=f"{where}.handle")
-                routes.append((matchers, handlers))
+                handlers = ctx.load_module(
+                    route.handle, namespace="http.handlers", field=f"{where}.handle", ordered=True
+                )
+                chain = list(handlers.values()) if isinstance(handlers, dict) else handlers
+                routes.append((matchers, chain))
             self._servers.append(Server(name, server.listen, dispatcher(routes)))
 
     def validate(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote
 
 from corehost import Context
@@ -32,6 +33,9 @@ class FileServer:
     root: str
     index_names: list[str] = field(default_factory=lambda: ["index.html"])
     pass_thru: bool = False
+
+    #: Last, as in Caddy: a file answers only what no handler before it did.
+    corehost_after: ClassVar[tuple[str, ...]] = ("headers", "static_response")
 
     def provision(self, ctx: Context) -> None:
         self._root = Path(self.root).resolve()

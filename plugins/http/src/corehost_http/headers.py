@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from corehost_http.interfaces import Headers, Next, Request, Response
 
@@ -39,6 +40,10 @@ class HeadersHandler:
 
     request: HeaderOps | None = None
     response: HeaderOps | None = None
+
+    #: Around the handlers that answer: it sees the rewritten request, and changes their response.
+    corehost_after: ClassVar[tuple[str, ...]] = ("rewrite",)
+    corehost_before: ClassVar[tuple[str, ...]] = ("static_response", "file_server")
 
     def validate(self) -> None:
         if self.request is None and self.response is None:

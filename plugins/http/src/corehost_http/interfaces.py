@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
+from corehost.ordering import ordered
+
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -177,9 +179,14 @@ class Response:
 Next = Callable[[Request], Awaitable[Response]]
 
 
+@ordered
 @runtime_checkable
 class Handler(Protocol):
-    """Namespace ``http.handlers``: answers a request, or calls ``next`` and may change its response."""
+    """Namespace ``http.handlers``: answers a request, or calls ``next`` and may change its response.
+
+    An ordered namespace: a handler may declare ``corehost_before``/``corehost_after``
+    (names of other handlers), and a route's ``handle`` table runs in that chain order.
+    """
 
     async def handle(self, request: Request, next: Next) -> Response: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from corehost_http.interfaces import Next, Request, Response
 
@@ -17,6 +18,9 @@ class Rewrite:
     strip_path_prefix: str = ""
     strip_path_suffix: str = ""
     method: str = ""
+
+    #: Rewrites first, so every handler after it sees the rewritten request.
+    corehost_before: ClassVar[tuple[str, ...]] = ("headers",)
 
     def validate(self) -> None:
         if not (self.uri or self.strip_path_prefix or self.strip_path_suffix or self.method):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from corehost import Context
 from corehost_http.interfaces import Headers, Next, Request, Response
@@ -15,6 +16,10 @@ class StaticResponse:
     status: int = 200
     headers: dict[str, str | list[str]] = field(default_factory=dict)
     body: str = ""
+
+    #: Terminal (it never calls ``next``): after the handlers that change the request or response.
+    corehost_after: ClassVar[tuple[str, ...]] = ("headers",)
+    corehost_before: ClassVar[tuple[str, ...]] = ("file_server",)
 
     def provision(self, ctx: Context) -> None:
         self._headers = Headers((name, value) for name, values in self.headers.items() for value in _values(values))
