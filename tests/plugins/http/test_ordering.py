@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import Venv
+from tests.conftest import ROOT, MakeVenv, Venv
 from tests.plugins.http.conftest import Running, serving
 
 #: Written in the reverse of the chain order: a table says which handlers, the namespace says in what order.
@@ -45,6 +46,15 @@ def test_the_handlers_are_listed_in_chain_order(http_venv: Venv) -> None:
         "http.handlers.file_server",
         "http.handlers.whoami",
     ], listed.stderr
+
+
+def test_the_order_docs_http_shows_is_the_one_listed_with_the_proxy_installed(make_venv: MakeVenv) -> None:
+    page = (ROOT / "docs" / "http.md").read_text(encoding="utf-8")
+    block = re.search(r"```console\n\$ (corehost list-modules --namespace http.handlers)\n(.*?)```", page, re.S)
+    assert block, "docs/http.md lost its handler order sample"
+    venv = make_venv("corehost", "corehost-http", "corehost-http-proxy")
+    listed = venv.run(*block.group(1).split())
+    assert listed.stdout == block.group(2), listed.stderr
 
 
 def test_a_handle_table_runs_in_chain_order(server: Running) -> None:
