@@ -12,11 +12,13 @@ import sys
 from typing import Any
 
 from corehost import __version__
+from corehost.errors import CorehostError
 from corehost.registry import Registry
 
 
 def build_info(registry: Registry) -> dict[str, Any]:
     """A JSON-ready description of this host and every plugin distribution."""
+    orders, unresolved = _orders(registry)
     plugins = []
     for dist, version in sorted(registry.distributions().items()):
         entries = registry.provided_by(dist)
@@ -38,15 +40,34 @@ def build_info(registry: Registry) -> dict[str, Any]:
         "plugins": plugins,
         "skipped": sorted(registry.skipped),
         # The chain order of each ordered namespace: recorded by the build, or resolved live.
-        "order": {namespace: [m.id for m in registry.order(namespace)] for namespace in registry.ordered_namespaces()},
+        "order": orders,
         "build": registry.build,
     }
+    if unresolved:
+        info["order_errors"] = unresolved
     spec = registry.spec
     if not spec.is_default:
         # A host of its own names itself; corehost's own output has no host line.
         info["host"] = {"name": spec.name, "distribution": spec.distribution, "version": spec.version()}
         info["selection_env"] = [spec.allow_env, spec.block_env]
     return info
+
+
+def _orders(registry: Registry) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each ordered namespace's chain order, and why for each one whose order cannot be resolved.
+
+    Live, an order is resolved from the installed classes, which may not
+    import or may declare a cycle: ``build-info`` says so and shows the rest
+    (``corehost check`` reports the same as problems).
+    """
+    orders: dict[str, list[str]] = {}
+    unresolved: dict[str, str] = {}
+    for namespace in registry.ordered_namespaces():
+        try:
+            orders[namespace] = [m.id for m in registry.order(namespace)]
+        except CorehostError as exc:
+            unresolved[namespace] = exc.message
+    return orders, unresolved
 
 
 def render_text(info: dict[str, Any]) -> str:
@@ -68,6 +89,8 @@ def render_text(info: dict[str, Any]) -> str:
         lines.append(f"  {p['distribution']} {p['version']}: {provides}")
     for namespace, order in info.get("order", {}).items():
         lines.append(f"order of {namespace}: {', '.join(module_id.rpartition('.')[2] for module_id in order)}")
+    for namespace, why in info.get("order_errors", {}).items():
+        lines.append(f"order of {namespace}: cannot be resolved: {why}")
     if info["skipped"]:
         env = "/".join(info.get("selection_env", ["COREHOST_PLUGINS", "COREHOST_DISABLE_PLUGINS"]))
         lines.append(f"skipped by {env}: {', '.join(info['skipped'])}")

@@ -178,3 +178,21 @@ def test_a_live_environment_lists_an_ordered_namespace_in_chain_order(make_venv:
         "list-modules", "--namespace", "chain.steps", env={"COREHOST_DISABLE_PLUGINS": "fixture-order-extra"}
     )
     assert blocked.stdout.splitlines() == ["chain.steps.mid", "chain.steps.omega", "chain.steps.alpha"]
+
+
+def test_a_live_cycle_fails_check_and_the_listing_but_build_info_still_answers(make_venv: MakeVenv) -> None:
+    venv = make_venv("corehost", "fixture-order-base", "fixture-order-cycle")
+    cycle = (
+        "the modules of ordered namespace 'chain.steps' declare a cycle: chain.steps.alpha (distribution "
+        "fixture-order-base) before chain.steps.loop (distribution fixture-order-cycle) before chain.steps.omega "
+        "(distribution fixture-order-base) before chain.steps.alpha."
+    )
+    checked = venv.corehost("check")
+    assert checked.returncode == 1
+    assert f"error: module 'chain.steps.alpha' (distribution fixture-order-base): {cycle}" in checked.stdout
+    listed = venv.corehost("list-modules", "--namespace", "chain.steps")
+    assert (listed.returncode, listed.stdout) == (1, "")
+    assert listed.stderr.startswith(f"corehost: error: {cycle}"), listed.stderr
+    info = venv.corehost("build-info")
+    assert info.returncode == 0, info.stderr
+    assert f"order of chain.steps: cannot be resolved: {cycle}" in info.stdout
