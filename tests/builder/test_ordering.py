@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.builder.conftest import Builder
-from tests.conftest import Venv
+from tests.conftest import Venv, clean_env
 
 FIXTURES = "./tests/fixtures/plugins"
 BASE = ("--with", f"{FIXTURES}/fixture-order-base")
@@ -37,6 +39,23 @@ def test_a_build_records_the_order_and_lists_and_shows_it_without_importing_a_mo
     assert as_json["order"] == {
         "chain.steps": ["chain.steps.early", "chain.steps.mid", "chain.steps.omega", "chain.steps.alpha"]
     }
+
+
+def test_a_bundle_lists_in_its_recorded_order_and_a_block_list_only_drops_modules_from_it(
+    builder: Builder, tmp_path: Path
+) -> None:
+    pyz = tmp_path / "steps.pyz"
+    builder.ok("build", *BASE, "--with", f"{FIXTURES}/fixture-order-extra", "--output", pyz, "--quiet")
+
+    def listed(**env: str) -> list[str]:
+        result = subprocess.run([sys.executable, str(pyz), "list-modules", "--namespace", "chain.steps"],
+                                capture_output=True, text=True, env=clean_env(env), timeout=120)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    assert listed() == ["chain.steps.early", "chain.steps.mid", "chain.steps.omega", "chain.steps.alpha"]
+    left_out = listed(COREHOST_DISABLE_PLUGINS="fixture-order-extra")
+    assert left_out == ["chain.steps.mid", "chain.steps.omega", "chain.steps.alpha"]
 
 
 def test_a_cycle_fails_the_build_naming_its_modules(builder: Builder, tmp_path: Path) -> None:
