@@ -381,7 +381,12 @@ def stop(address: str | None, config_path: str | None) -> None:
 @click.command("list-modules")
 @click.option("--versions", is_flag=True, help="Show each module's distribution version.")
 @click.option("--packages", is_flag=True, help="Show the distribution that provides each module.")
-@click.option("--namespace", "namespace", default=None, help="Only modules directly in this namespace.")
+@click.option(
+    "--namespace",
+    "namespace",
+    default=None,
+    help="Only modules directly in this namespace (an ordered namespace in its chain order).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_modules(versions: bool, packages: bool, namespace: str | None, as_json: bool) -> None:
     """List the modules this host has, without importing them.
