@@ -25,6 +25,9 @@ from bench.stats import bench_env
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGINS_DIR = ROOT / "plugins"
+#: The http benchmark's comparison side, installed into a scratch venv beside the same uvicorn, uvloop,
+#: httptools and httpx versions as the corehost build (never a dependency of corehost or its plugins).
+HTTP_COMPARE = ("starlette",)
 
 
 def scripts_dir() -> Path:

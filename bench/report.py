@@ -250,7 +250,160 @@ def render(results: dict[str, Any]) -> str:
     for impls, samples in calls["hooks"].items():
         out += ["", f"### Hook `corehost_stopping` with {impls} hookimpl(s)", "",
                 *_table(samples, "pluggy pm.hook.corehost_stopping()", "us")]  # fmt: skip
+    if "http" in results:
+        out += ["", *http_section(results)]
     notes = results.get("notes")
     if notes:
         out += ["", "## Notes", "", notes.strip()]
     return "\n".join(out) + "\n"
+
+
+#: The http targets: corehost's throughput at least this share of hand-written Starlette's, its p99 at most this.
+HTTP_RPS_SHARE = 0.9
+HTTP_P99_RATIO = 1.1
+HTTP_BEGIN = "<!-- http section: `bench/run --only http` rewrites from here to the end marker -->"
+HTTP_END = "<!-- end of the http section -->"
+
+
+def _lat(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+def _rps(sample: Sample) -> str:
+    lo, hi = sample.spread
+    return f"{sample.median:,.0f} ({lo:,.0f}–{hi:,.0f})"
+
+
+def http_verdicts(http: dict[str, Any]) -> list[Verdict]:
+    from bench.http import COREHOST, STARLETTE
+
+    out = []
+    for route, sides in http["routes"].items():
+        ch, st = sides[COREHOST], sides[STARLETTE]
+        r = ratio(ch["rps"], st["rps"])
+        out.append(Verdict(f"{route}: corehost requests/s ≥ {HTTP_RPS_SHARE:g}× Starlette's", r >= HTTP_RPS_SHARE,
+                           f"{r:.2f}× ({ch['rps'].median:,.0f} vs {st['rps'].median:,.0f} req/s)"))  # fmt: skip
+        p = ratio(ch["p99"], st["p99"])
+        out.append(Verdict(f"{route}: corehost p99 ≤ {HTTP_P99_RATIO:g}× Starlette's", p <= HTTP_P99_RATIO,
+                           f"{p:.2f}× ({_lat(ch['p99'].median)} vs {_lat(st['p99'].median)})"))  # fmt: skip
+    reload = http["reload"]
+    if not reload["available"]:
+        out.append(Verdict("reload under load: zero failed or refused requests, bad config refused, old one serving",
+                           None, f"not measured: {reload['reason']}"))  # fmt: skip
+    else:
+        bad = reload["bad"]
+        clean = reload["errors"] == 0 and reload["non_2xx"] == 0
+        refused = bad.get("exit", 0) != 0 and bool(bad.get("still_serving"))
+        out.append(Verdict(
+            f"{reload['reloads']} reloads under load: zero failed or refused requests, the bad config refused "
+            "with the old one serving", clean and refused,
+            f"{reload['requests']:,} requests, socket errors {reload['errors']}"
+            + (f" ({reload['error_kinds']})" if reload["error_kinds"] else "")
+            + f", non-2xx {reload['non_2xx']}; "
+            f"bad config: exit {bad.get('exit')}, old config serving: {bad.get('still_serving')}",
+        ))  # fmt: skip
+    return out
+
+
+def http_section(results: dict[str, Any]) -> list[str]:
+    """Section 6 with its own run facts (``--only http`` rewrites it alone), between HTTP_BEGIN and HTTP_END."""
+    from bench.http import CADDY, COREHOST, ROUTES, STARLETTE
+
+    http, m = results["http"], results["machine"]
+    plan = http["plan"]
+    out = [
+        "## 6. HTTP serving",
+        "",
+        HTTP_BEGIN,
+        "",
+        f"Measured {m['date']}, commit {m['commit']}, in {http['seconds'] / 60:.1f} min"
+        + (" in **smoke mode** (not figures to quote)" if results["smoke"] else "")
+        + f"; load average {http['load_before']} at the start and {http['load_after']} at the end (the machine "
+        "is shared with other engineers' test suites: compare the ratios, taken from interleaved samples).",
+        "",
+        "The same three routes on every side: `/hello` (a `path` matcher, a `headers` handler setting "
+        "`X-Served-By`, a `static_response`), `/files/small.txt` (`file_server`, a 1 KiB file) and `/api/ping` "
+        "(`reverse_proxy` to one local upstream: a bare ASGI app on uvicorn with uvloop and httptools, the same "
+        "for every side). **corehost http**: the http and http-proxy plugins built by corehost-build into a venv "
+        "with the fast path (`--with uvloop --with httptools --allow-plain ...`, docs/http.md), `corehost run`. "
+        "**Starlette**: the routes hand-written (`Route`, `StaticFiles`, a streamed httpx proxy). **bare ASGI**: "
+        "one ASGI callable, no framework (the floor). Both on `uvicorn --workers 1 --loop uvloop --http httptools "
+        "--lifespan off --ws none --no-access-log`, the settings the http app gives uvicorn, with the corehost "
+        "build's uvicorn, uvloop, httptools and httpx versions. Every Python side is one process with one worker "
+        f"and one event loop; **Caddy** (its JSON config: admin off, automatic HTTPS off, logs discarded) uses "
+        f"all {http['cores']} cores. Load: {http['client']}, {plan['seconds']:g} s a sample, {plan['rounds']} "
+        "rounds with the order of the sides rotating, after an unrecorded warm-up of each. The load generator "
+        "runs on the same machine and takes a core of its own.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in http["versions"].items()) + ".",
+    ]
+    if http["absent"]:
+        out += ["", "Not installed, so not measured: " + ", ".join(http["absent"])
+                + (" (the corehost side ran with the stand-in client)" if "wrk" in http["absent"] else "")]  # fmt: skip
+    out += ["", "### Targets (http)", "", "| target | verdict | measured |", "| --- | --- | --- |",
+            *(v.row() for v in http_verdicts(http))]  # fmt: skip
+    if CADDY in next(iter(http["routes"].values())):
+        ratios = [f"{route} {ratio(s[COREHOST]['rps'], s[CADDY]['rps']):.2f}×" for route, s in http["routes"].items()]
+        out += ["", f"Caddy (not a target; it uses all {http['cores']} cores, the Python sides one): corehost's "
+                "requests/s over Caddy's: " + "; ".join(ratios) + "."]  # fmt: skip
+    for route, path in ROUTES.items():
+        sides = http["routes"][route]
+        st = sides[STARLETTE]
+        out += [
+            "",
+            f"### {route}: `GET {path}`",
+            "",
+            "| side | requests/s (spread) | p50 | p99 | failed | req/s vs Starlette | p99 vs Starlette |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, s in sides.items():
+            out.append(
+                f"| {name} | {_rps(s['rps'])} | {_lat(s['p50'].median)} | {_lat(s['p99'].median)} | "
+                f"{sum(s['failed'].times):.0f} | {ratio(s['rps'], st['rps']):.2f}× | "
+                f"{ratio(s['p99'], st['p99']):.2f}× |"
+            )
+    out += ["", "### Memory (VmRSS)", "",
+            "Idle: after start and one request per route. Under load: the peak seen (polled every 0.1 s) during "
+            "the recorded samples.", "",
+            "| side | idle | under load | vs Starlette under load |", "| --- | --- | --- | --- |"]  # fmt: skip
+    mem = http["memory"]
+    for name, m_ in mem.items():
+        out.append(f"| {name} | {m_['idle_kib'] / 1024:.1f} MiB | {m_['load_kib'] / 1024:.1f} MiB | "
+                   f"{m_['load_kib'] / mem[STARLETTE]['load_kib']:.2f}× |")  # fmt: skip
+    out += ["", "### Reload under load", ""]
+    reload = http["reload"]
+    if not reload["available"]:
+        out.append(f"Not measured: {reload['reason']}.")
+    else:
+        base = http["routes"][next(iter(ROUTES))][COREHOST]
+        out += [
+            f"{reload['reloads']} `corehost reload --config` calls alternating two configs (the `/hello` body "
+            "differs; each reload is checked by a request seeing the new body), and one bad config "
+            "(`static_response` status 42) halfway, while the load ran on `/hello`.",
+            "",
+            "| | requests | failed (socket errors + non-2xx) | req/s | p50 | p99 | max |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| during the reloads | {reload['requests']:,} | {reload['errors'] + reload['non_2xx']}"
+            + (f" ({reload['error_kinds']})" if reload["error_kinds"] else "")
+            + " | "
+            f"{reload['rps']:,.0f} | {_lat(reload['p50'])} | {_lat(reload['p99'])} | {_lat(reload['max'])} |",
+            f"| no reloads (the table above, median) | | | {base['rps'].median:,.0f} | {_lat(base['p50'].median)} | "
+            f"{_lat(base['p99'].median)} | |",
+            "",
+            f"One `corehost reload` (the whole command): {fmt(reload['reload_seconds'], 's')}. The bad config: exit "
+            f"{reload['bad'].get('exit')}, the old config still serving: {reload['bad'].get('still_serving')}; "
+            f"its message: `{reload['bad'].get('message', '')}`",
+        ]
+    return [*out, "", HTTP_END]
+
+
+def with_http_section(old: str, results: dict[str, Any]) -> str:
+    """``old`` (a RESULTS.md) with its http section replaced, or added before the notes (or at the end)."""
+    section = "\n".join(http_section(results))
+    start, end = old.find("## 6. HTTP serving"), old.find(HTTP_END)
+    if start >= 0 and end > start:
+        return old[:start] + section + old[end + len(HTTP_END) :]
+    notes = old.find("\n## Notes")
+    if notes >= 0:
+        return old[: notes + 1] + section + "\n\n" + old[notes + 1 :]
+    return old.rstrip("\n") + ("\n\n" if old else "") + section + "\n"

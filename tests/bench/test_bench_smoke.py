@@ -16,11 +16,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import report
+from bench.stats import Sample
 from tests.conftest import ROOT, clean_env, uv
 
 
 def timed(sample: dict[str, Any]) -> bool:
     return len(sample["times"]) >= 1 and all(t > 0 for t in sample["times"])
+
+
+def samples_of(data: Any) -> Any:
+    """JSON results with their samples made :class:`Sample` again, as report.py takes them."""
+    if isinstance(data, dict):
+        if set(data) == {"name", "median", "spread", "times"}:
+            return Sample(data["name"], data["times"])
+        return {k: samples_of(v) for k, v in data.items()}
+    return data
 
 
 def test_bench_run_smoke(tmp_path: Path) -> None:
@@ -65,5 +76,29 @@ def test_bench_run_smoke(tmp_path: Path) -> None:
     for impls in ("1", "10"):
         assert timed(calls["hooks"][impls]["host.hooks.corehost_stopping()"]), impls
 
+    http = data["http"]
+    for route, sides in http["routes"].items():
+        for side in ("corehost http", "Starlette (hand-written)", "bare ASGI (floor)"):
+            assert timed(sides[side]["rps"]) and sides[side]["failed"]["times"] == [0.0], (route, side)
+        assert "Caddy" in sides or "caddy" in http["absent"], route
+    assert len(http["routes"]) == 3
+    assert http["memory"]["corehost http"]["idle_kib"] > 0 and http["memory"]["corehost http"]["load_kib"] > 0
+    reload = http["reload"]
+    if reload["available"]:
+        assert reload["requests"] > 0 and reload["bad"]["exit"] != 0 and reload["bad"]["still_serving"], reload
+    else:
+        assert reload["reason"] == "corehost reload is not available in this build"
+
     text = out.read_text()
     assert "smoke mode" in text and "## Targets" in text and "## 5. Call cost" in text
+    assert "## 6. HTTP serving" in text and "### Memory (VmRSS)" in text
+
+    # `--only http` rewrites that section alone: in place, or before the notes of a report that has none.
+    fresh = {"smoke": True, "machine": data["machine"] | {"date": "REWRITTEN"}, "http": samples_of(http)}
+    start, end = text.index("## 6. HTTP serving"), text.index(report.HTTP_END) + len(report.HTTP_END)
+    rewritten = report.with_http_section(text, fresh)
+    assert rewritten[:start] == text[:start] and rewritten.endswith(text[end:]) and "Measured REWRITTEN" in rewritten
+    older = text[:start] + "## Notes\n\nkept\n"
+    assert report.with_http_section(older, fresh) == text[:start] + "\n".join(report.http_section(fresh)) + (
+        "\n\n## Notes\n\nkept\n"
+    )
