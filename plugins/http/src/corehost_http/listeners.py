@@ -39,6 +39,10 @@ def bind(address: str, backlog: int = 2048) -> socket.socket:
         sock.close()
         raise
     sock.set_inheritable(False)
+    # Non-blocking, as every event loop serving it sets it: the mode belongs to the socket that every
+    # duplicate shares, and a duplicate takes its original's, so handing one out must not make the socket
+    # blocking under a server that serves it already (its loop would then block in accept()).
+    sock.setblocking(False)
     return sock
 
 
@@ -50,7 +54,11 @@ class Pool:
         self._sockets: dict[str, tuple[socket.socket, int]] = {}
 
     def acquire(self, address: str) -> socket.socket:
-        """A duplicate of the listener on ``address``, binding it on first use."""
+        """A duplicate of the listener on ``address``, binding it on first use.
+
+        The pool is the process's: a reloaded config acquires the listeners its
+        predecessor still holds, and the port stays bound while both serve it.
+        """
         with self._lock:
             sock, count = self._sockets.get(address) or (bind(address), 0)
             self._sockets[address] = (sock, count + 1)

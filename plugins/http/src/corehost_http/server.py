@@ -54,7 +54,15 @@ class Server:
 
     def start(self) -> None:
         """Bind every address and return once uvicorn serves them all."""
-        sockets = [self._acquire(address) for address in self.listen]
+        sockets: list[socket.socket] = []
+        try:
+            for address in self.listen:
+                sockets.append(self._acquire(address))
+        except BaseException:
+            # The duplicates already handed out are closed now, not whenever the error's traceback is freed.
+            for sock in sockets:
+                sock.close()
+            raise
         self._thread = threading.Thread(target=self._run, args=(sockets,), name=f"http server {self.name}", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
