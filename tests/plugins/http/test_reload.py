@@ -185,3 +185,37 @@ def test_acquiring_a_served_listener_leaves_it_non_blocking(http_venv: Venv) -> 
     """The blocking mode is the socket's, shared by its duplicates: a blocking one hangs the serving loop in accept."""
     result = http_venv.run("python", "-c", NONBLOCKING_SCRIPT, str(free_port()), check=True)
     assert result.stdout.split() == ["True"]
+
+
+def test_a_response_in_flight_on_the_old_config_finishes(http_venv: Venv, tmp_path: Path) -> None:
+    """A large file half sent when the reload stops its server is sent whole before the server goes."""
+    site = tmp_path / "site"
+    site.mkdir()
+    payload = bytes(range(256)) * (32 * 1024)  # 8 MiB: more than the socket buffers hold
+    (site / "big.bin").write_bytes(payload)
+    port, admin = free_port(), f"127.0.0.1:{free_port()}"
+    path = tmp_path / "files.json"
+    route = {"handle": [{"module": "file_server", "root": str(site)}]}
+    path.write_text(json.dumps({"admin": {"listen": admin}, "apps": {"http": {"servers": {"main": {
+        "listen": [f"127.0.0.1:{port}"], "routes": [route]}}}}}))  # fmt: skip
+    proc = start(http_venv, path)
+    try:
+        Running(proc, port).wait_ready()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+        conn.request("GET", "/big.bin")
+        response = conn.getresponse()
+        first = response.read(64 * 1024)
+        argv = [str(http_venv.bin("corehost")), "reload", "--force", "--config", str(path)]
+        reload = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+        time.sleep(1.0)  # the new config is serving and the old one's server is stopping, its response half sent
+        assert reload.poll() is None, "the old config was cleaned up with a response still in flight"
+        rest = response.read()
+        conn.close()
+        _, err = reload.communicate(timeout=60)
+        assert reload.returncode == 0, err
+        assert response.status == 200 and first + rest == payload
+        assert Running(proc, port).request("/big.bin").body == payload
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
