@@ -180,11 +180,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, {"error": refusal})
             return
         url = urlsplit(self.path)
-        try:
-            body = self._body()
-        except AdminError as exc:
-            self._reply(413, {"error": str(exc)})
+        length = self.headers.get("Content-Length") or "0"
+        if not length.isdigit():
+            self._reply(400, {"error": f"Content-Length {length!r} is not a number of bytes"})
             return
+        if int(length) > MAX_BODY:
+            self._reply(413, {"error": f"the body is {length} bytes; the admin endpoint reads at most {MAX_BODY}"})
+            return
+        body = self.rfile.read(int(length))
         if url.path == "/config" or url.path.startswith("/config/"):
             if method != "GET":
                 self._reply(
@@ -207,12 +210,6 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             endpoints = "GET /config[/path], POST /load, POST /stop"
             self._reply(404, {"error": f"no such endpoint {url.path!r}; there are {endpoints}"})
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise AdminError(f"the body is {length} bytes; the admin endpoint reads at most {MAX_BODY}")
-        return self.rfile.read(length) if length > 0 else b""
 
     def _config(self, path: str) -> None:
         value: Any = self.server.admin.controller.current_config()

@@ -289,3 +289,34 @@ def test_the_admin_endpoint_on_a_unix_socket(venv: Venv, tmp_path: Path) -> None
         if host.proc.poll() is None:
             host.proc.kill()
             host.proc.wait()
+
+
+def test_an_admin_address_in_use_fails_the_start_and_cleans_up(venv: Venv, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        host = Host(venv, tmp_path, address)
+        result = venv.corehost("run", "--config", host.write("config.json", "a"), timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.endswith(
+        f"corehost: error: admin: the admin endpoint cannot listen on '{address}': Address already in use "
+        "(change admin.listen, or stop what holds it)\n"
+    )
+    assert host.events()[-2:] == ["stop probe#a", "cleanup probe#a"]
+
+
+def test_a_body_the_admin_endpoint_cannot_take_is_refused(venv: Venv, tmp_path: Path) -> None:
+    with running(venv, tmp_path) as host:
+        assert host.address is not None
+        host_name, port = host.address.rsplit(":", 1)
+        answers = []
+        for length in ("x", str(16 * 1024 * 1024 + 1)):
+            with socket.create_connection((host_name, int(port)), timeout=TIMEOUT) as conn:
+                head = f"POST /load HTTP/1.1\r\nHost: {host.address}\r\nContent-Length: {length}\r\n\r\n"
+                conn.sendall(head.encode())
+                answers.append(conn.makefile("rb").read().decode())
+        assert answers[0].startswith("HTTP/1.1 400 ") and "Content-Length 'x' is not a number of bytes" in answers[0]
+        assert answers[1].startswith("HTTP/1.1 413 ")
+        assert "the body is 16777217 bytes; the admin endpoint reads at most 16777216" in answers[1]
+        assert request(host.address, "GET", "/config/apps/probe/tag") == (200, "a")
