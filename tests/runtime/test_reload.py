@@ -320,3 +320,26 @@ def test_a_body_the_admin_endpoint_cannot_take_is_refused(venv: Venv, tmp_path: 
         assert answers[1].startswith("HTTP/1.1 413 ")
         assert "the body is 16777217 bytes; the admin endpoint reads at most 16777216" in answers[1]
         assert request(host.address, "GET", "/config/apps/probe/tag") == (200, "a")
+
+
+#: Runs the corehost CLI on argv[1:], then prints the names in ``sys.modules`` as JSON on stdout's last line.
+IMPORTED = """
+import json, sys
+from corehost.cli import main
+main(sys.argv[1:])
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_only_a_config_with_an_admin_endpoint_imports_its_code(venv: Venv, tmp_path: Path) -> None:
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"apps": {"probe": {}}}))
+    for args in (["list-modules"], ["run", "--config", str(plain)]):
+        names = json.loads(venv.run("python", "-c", IMPORTED, *args, check=True).stdout.splitlines()[-1])
+        assert {"corehost.admin", "http.server", "socketserver"} & set(names) == set(), args
+    with_admin = tmp_path / "admin.json"
+    with_admin.write_text(json.dumps({"admin": {"listen": f"127.0.0.1:{free_port()}"}, "apps": {"probe": {}}}))
+    names = json.loads(
+        venv.run("python", "-c", IMPORTED, "run", "--config", with_admin, check=True).stdout.splitlines()[-1]
+    )
+    assert "corehost.admin" in names
