@@ -42,12 +42,15 @@ async def send_response(response: Response, send: Send, head: bool) -> None:
         await send({"type": "http.response.start", "status": response.status, "headers": raw})
         await send({"type": "http.response.body", "body": b"" if head else body})
         return
-    await send({"type": "http.response.start", "status": response.status, "headers": raw})
-    if not head:
-        async for chunk in body:
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await _close(body)
+    try:
+        await send({"type": "http.response.start", "status": response.status, "headers": raw})
+        if not head:
+            async for chunk in body:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        # Also when the client went away mid-body: a proxied body gives its connection back at once.
+        await _close(body)
     await send({"type": "http.response.body", "body": b""})
 
 
@@ -58,14 +61,35 @@ async def _close(body: AsyncIterator[bytes]) -> None:
         await aclose()
 
 
-class ASGIApp:
-    """The ASGI callable of one http server: every request goes to ``dispatch``."""
+class Generation:
+    """One loaded config's routes on a server, and how many of its requests are in flight.
+
+    The count is only changed on the server's event loop; the thread that stops
+    a replaced config reads it to wait for those requests before cleanup.
+    """
 
     def __init__(self, dispatch: Next) -> None:
         self.dispatch = dispatch
+        self.in_flight = 0
+
+
+class ASGIApp:
+    """The ASGI callable of one http server: every request goes to the current generation's routes.
+
+    A reload swaps ``current``; a request keeps the generation it started with
+    until its response is sent.
+    """
+
+    def __init__(self, current: Generation) -> None:
+        self.current = current
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        response = await self.dispatch(request_of(scope, receive))
-        await send_response(response, send, scope["method"] == "HEAD")
+        generation = self.current
+        generation.in_flight += 1
+        try:
+            response = await generation.dispatch(request_of(scope, receive))
+            await send_response(response, send, scope["method"] == "HEAD")
+        finally:
+            generation.in_flight -= 1

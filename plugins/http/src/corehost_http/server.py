@@ -2,6 +2,14 @@
 
 The host's main thread keeps the signals; the server thread only serves, and
 is told to finish through uvicorn's ``should_exit``.
+
+A reloaded config whose server listens on the same addresses does not start a
+second uvicorn: it attaches its routes to the one running (:class:`Serving`),
+so every open connection, keep-alive ones included, stays open and its next
+request goes to the new routes. Stopping uvicorn would close idle keep-alive
+connections, and a client whose next request was already on the wire would
+get no answer. The replaced config's requests in flight finish on its own
+routes before it is cleaned up.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 
-from corehost_http.asgi import ASGIApp
+from corehost_http.asgi import ASGIApp, Generation
 from corehost_http.interfaces import Next
 from corehost_http.listeners import POOL
 
@@ -33,24 +41,40 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return asyncio.new_event_loop
 
 
-class Server:
-    """Serves ``dispatch`` on ``listen`` from start() to stop()."""
+class Serving:
+    """uvicorn serving one set of listen addresses for every config attached to it, the newest first."""
 
-    def __init__(self, name: str, listen: Sequence[str], dispatch: Next) -> None:
+    def __init__(self, name: str, listen: Sequence[str], first: Generation) -> None:
         self.name = name
         self.listen = list(listen)
+        self.attached = [first]
+        self.app = ASGIApp(first)
         self.config = uvicorn.Config(
-            ASGIApp(dispatch),
+            self.app,
             lifespan="off",
             ws="none",
             log_config=None,
             access_log=False,
+            # X-Forwarded-* from a client is not taken as the client's address: reverse_proxy passes it on.
+            proxy_headers=False,
             timeout_graceful_shutdown=int(GRACE),
         )
         self._uvicorn = uvicorn.Server(self.config)
         self._thread: threading.Thread | None = None
         self._acquired: list[str] = []
         self._error: BaseException | None = None
+
+    def attach(self, generation: Generation) -> None:
+        """Serve ``generation``'s routes from the next request on."""
+        self.attached.append(generation)
+        self.app.current = generation
+
+    def detach(self, generation: Generation) -> bool:
+        """Stop serving ``generation``; the one attached before it serves again. True if none is left."""
+        self.attached.remove(generation)
+        if self.attached:
+            self.app.current = self.attached[-1]
+        return not self.attached
 
     def start(self) -> None:
         """Bind every address and return once uvicorn serves them all."""
@@ -102,3 +126,47 @@ class Server:
     def _release(self) -> None:
         while self._acquired:
             POOL.release(self._acquired.pop())
+
+
+#: The uvicorn servers of this process by listen addresses: a reloaded config finds its predecessor's here.
+_SERVING: dict[tuple[str, ...], Serving] = {}
+_LOCK = threading.Lock()
+
+
+class Server:
+    """Serves ``dispatch`` on ``listen`` from start() to stop()."""
+
+    def __init__(self, name: str, listen: Sequence[str], dispatch: Next) -> None:
+        self.name = name
+        self.listen = list(listen)
+        self.generation = Generation(dispatch)
+        self._serving: Serving | None = None
+
+    def start(self) -> None:
+        """Serve on ``listen``: attached to the uvicorn already serving exactly those addresses, or a new one."""
+        key = tuple(self.listen)
+        with _LOCK:
+            serving = _SERVING.get(key)
+            if serving is None:
+                serving = Serving(self.name, self.listen, self.generation)
+                serving.start()
+                _SERVING[key] = serving
+            else:
+                serving.attach(self.generation)
+        self._serving = serving
+
+    def stop(self) -> None:
+        """Stop serving; the last config on these addresses stops uvicorn, another waits for its requests."""
+        serving, self._serving = self._serving, None
+        if serving is None:
+            return
+        with _LOCK:
+            last = serving.detach(self.generation)
+            if last:
+                del _SERVING[tuple(self.listen)]
+        if last:
+            serving.stop()
+            return
+        deadline = time.monotonic() + GRACE
+        while self.generation.in_flight and time.monotonic() < deadline:
+            time.sleep(0.005)
