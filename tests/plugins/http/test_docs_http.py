@@ -8,7 +8,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-from tests.conftest import ROOT, Venv, clean_env
+from tests.conftest import ROOT, MakeVenv, Venv, clean_env
 from tests.plugins.http.conftest import Running, free_port, port_is_free
 
 
@@ -25,14 +25,18 @@ def test_reference_lists_every_module() -> None:
         assert f"### `{module_id}`\n" in page
 
 
-def test_example_site_serves_its_files_header_rule_and_api_placeholder(http_venv: Venv, tmp_path: Path) -> None:
+def test_example_site_serves_its_files_header_rule_and_proxied_api(make_venv: MakeVenv, tmp_path: Path) -> None:
     """examples/site.toml as the README runs it, from the repository's root, on a free port."""
     config = tomllib.loads((ROOT / "examples" / "site.toml").read_text())
-    port = free_port()
-    config["apps"]["http"]["servers"]["main"]["listen"] = [f"127.0.0.1:{port}"]
+    venv = make_venv("corehost", "corehost-http", "corehost-http-proxy")
+    port, upstream = free_port(), free_port()
+    servers = config["apps"]["http"]["servers"]
+    servers["main"]["listen"] = [f"127.0.0.1:{port}"]
+    servers["main"]["routes"][0]["handle"][0]["upstreams"] = [f"127.0.0.1:{upstream}"]
+    servers["api"]["listen"] = [f"127.0.0.1:{upstream}"]
     path = tmp_path / "site.json"
     path.write_text(json.dumps(config))
-    proc = subprocess.Popen([str(http_venv.bin("corehost")), "run", "--config", str(path)], cwd=ROOT,
+    proc = subprocess.Popen([str(venv.bin("corehost")), "run", "--config", str(path)], cwd=ROOT,
                             stderr=subprocess.PIPE, text=True, env=clean_env())  # fmt: skip
     try:
         server = Running(proc, port)
@@ -44,7 +48,8 @@ def test_example_site_serves_its_files_header_rule_and_api_placeholder(http_venv
         css = server.request("/style.css")
         assert (css.status, css.headers["content-type"]) == (200, "text/css; charset=utf-8")
         api = server.request("/api/users")
-        assert (api.status, api.headers["content-type"]) == (503, "application/json")
+        assert (api.status, api.headers["content-type"]) == (200, "application/json")
+        assert json.loads(api.body) == {"users": ["bob", "alice"]}
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=20)
         assert proc.returncode == 130
