@@ -439,6 +439,20 @@ def test_hop_by_hop_headers_are_dropped_both_ways(site: Site) -> None:
     assert headers["x-end-to-end"] == "kept"
 
 
+def test_a_proxied_response_has_one_date_and_one_server_field(site: Site) -> None:
+    """The upstream's http.server sends both; the serving uvicorn sends its own, so the upstream's are dropped."""
+    conn = site.connection()
+    try:
+        conn.request("GET", "/hops")
+        response = conn.getresponse()
+        response.read()
+        names = [k.lower() for k, _ in response.getheaders()]
+    finally:
+        conn.close()
+    assert response.status == 200
+    assert (names.count("date"), names.count("server")) == (1, 1), names
+
+
 def test_modules_are_listed_and_pass_the_guards(venv: Venv) -> None:
     listed = venv.corehost("list-modules", "--namespace", "http.handlers.reverse_proxy.selection_policies", check=True)
     assert listed.stdout.split() == [

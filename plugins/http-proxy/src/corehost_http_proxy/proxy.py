@@ -55,6 +55,8 @@ HOP_BY_HOP = frozenset(
 )
 #: Set by the proxy from what it saw itself; a client's own values are not trusted (Caddy's default).
 FORWARDED = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+#: Sent by the serving uvicorn on every response: the upstream's would make each field appear twice.
+OWN = frozenset({"date", "server"})
 #: Methods sent on to the next upstream when one failed after it had the request: safe to repeat (RFC 9110 9.2.1).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 BAD_GATEWAY = b"502 Bad Gateway: no upstream is available\n"
@@ -394,7 +396,7 @@ def _target(request: Request) -> str:
 
 
 def _incoming_headers(response: httpx.Response) -> list[tuple[str, str]]:
-    return _end_to_end([(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw])
+    return _end_to_end([(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw], also=OWN)
 
 
 def _describe(exc: Exception) -> str:
