@@ -34,7 +34,7 @@ def uv() -> str:
     here = Path(sysconfig.get_path("scripts")) / "uv"
     found = str(here) if here.exists() else shutil.which("uv")
     if found is None:
-        raise RuntimeError("uv is not installed; pip install -e '.[test]'")
+        raise RuntimeError("uv is not installed; pip install -e '.[test]' -e ./builder")
     return found
 
 
