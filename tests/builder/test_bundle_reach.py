@@ -29,7 +29,7 @@ from corehost_build.target import compiled_for, requires_python, spans_text
 from packaging.specifiers import SpecifierSet
 
 from tests.builder.conftest import Builder
-from tests.builder.test_zipapp import COMPILED_CODE
+from tests.builder.test_zipapp import write_compiled_project
 from tests.conftest import ROOT, clean_env, project_name
 
 PLUGINS = ("--plugins-dir", "plugins")
@@ -88,16 +88,7 @@ def pure_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path
 def compiled_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle holding markupsafe's C extension, built by this interpreter."""
     root = tmp_path_factory.mktemp("reach-compiled")
-    project = root / "fixture-compiled"
-    (project / "src" / "fixture_compiled").mkdir(parents=True)
-    (project / "src" / "fixture_compiled" / "__init__.py").write_text(COMPILED_CODE)
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n'
-        '[project]\nname = "fixture-compiled"\nversion = "1.0"\n'
-        'dependencies = ["corehost>=0.1,<0.2", "click>=8.1", "markupsafe>=2.1"]\n'
-        '[project.entry-points."corehost.plugins"]\ncompiled = "fixture_compiled"\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/fixture_compiled"]\n'
-    )
+    project = write_compiled_project(root)
     out = root / "compiled.pyz"
     builder.ok("build", "--with", project, "--output", out)
     return out

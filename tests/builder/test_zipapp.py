@@ -49,6 +49,21 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_compiled_project(root: Path) -> Path:
+    """``root/fixture-compiled``: a plugin whose command uses markupsafe's C extension (from the index)."""
+    project = root / "fixture-compiled"
+    (project / "src" / "fixture_compiled").mkdir(parents=True)
+    (project / "src" / "fixture_compiled" / "__init__.py").write_text(COMPILED_CODE)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n'
+        '[project]\nname = "fixture-compiled"\nversion = "1.0"\n'
+        'dependencies = ["corehost>=0.1,<0.2", "click>=8.1", "markupsafe>=2.1"]\n'
+        '[project.entry-points."corehost.plugins"]\ncompiled = "fixture_compiled"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/fixture_compiled"]\n'
+    )
+    return project
+
+
 @pytest.fixture(scope="module")
 def pure_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pure") / "dist" / "corehost.pyz"
@@ -60,16 +75,7 @@ def pure_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path
 def compiled_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle whose plugin depends on a package with a C extension (markupsafe, from the index)."""
     root = tmp_path_factory.mktemp("compiled")
-    project = root / "fixture-compiled"
-    (project / "src" / "fixture_compiled").mkdir(parents=True)
-    (project / "src" / "fixture_compiled" / "__init__.py").write_text(COMPILED_CODE)
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n'
-        '[project]\nname = "fixture-compiled"\nversion = "1.0"\n'
-        'dependencies = ["corehost>=0.1,<0.2", "click>=8.1", "markupsafe>=2.1"]\n'
-        '[project.entry-points."corehost.plugins"]\ncompiled = "fixture_compiled"\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/fixture_compiled"]\n'
-    )
+    project = write_compiled_project(root)
     out = root / "compiled.pyz"
     builder.ok("build", "--with", project, "--output", out)
     return out
