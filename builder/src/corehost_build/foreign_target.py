@@ -357,8 +357,19 @@ def _host_version(distribution: str) -> str:
 
 
 def inspect_host(host: dict[str, Any]) -> dict[str, Any]:
-    """Every problem the host's plugins have, the plugins themselves, and what the builder checks for versions."""
+    """Every problem the host's plugins have, the plugins themselves, and what the builder checks for versions.
+
+    The host's own ``PluginManager`` loads no entry point meanwhile
+    (:class:`_Watch`): a module of the host imported here (a builtin, or
+    one a plugin imports) may load the plugins when imported, as
+    ``datasette.plugins`` does, and the first bad one would stop the run.
+    """
     pluggy = _import_pluggy()
+    with _Watch(pluggy):
+        return _inspect(pluggy, host)
+
+
+def _inspect(pluggy: Any, host: dict[str, Any]) -> dict[str, Any]:
     version = _host_version(host["distribution"])
     pm = _manager(pluggy, host)
     problems: list[Any] = []
@@ -469,8 +480,9 @@ def inspect_host(host: dict[str, Any]) -> dict[str, Any]:
 class _Watch:
     """pluggy's ``PluginManager`` watched while a host imports: the managers made, the groups it loads.
 
-    Loading is recorded, not done: describing a host must not import its
-    plugins (a broken one would stop the description).
+    Loading is recorded, not done: neither describing a host nor checking
+    its plugins may let the host load them itself (a broken one would stop
+    the run before it could be reported).
     """
 
     def __init__(self, pluggy: Any) -> None:
