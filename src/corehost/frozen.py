@@ -19,6 +19,11 @@ hook, and runs it when one is looked up or checked.
 The chain order of each ordered namespace (:mod:`corehost.ordering`) is
 recorded under ``order``, so that a bundle lists and sorts without
 importing a module.
+
+Whether each module's interface calls can cross a process boundary
+(:mod:`corehost.crossing`) is recorded under ``crossing``, so that a config
+isolating a module whose calls cannot cross is refused with the build's
+reason before a worker starts.
 """
 
 from __future__ import annotations
@@ -55,6 +60,9 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
     if registry.orders:
         # The chain order of each ordered namespace, resolved by the guards (absent when none is ordered).
         data["order"] = {name: list(order) for name, order in sorted(registry.orders.items())}
+    if registry.crossing:
+        # Why each checked module's calls cannot cross a process boundary (an empty list: they can).
+        data["crossing"] = {module: list(why) for module, why in sorted(registry.crossing.items())}
     if not spec.is_default:
         data["host"] = spec.name
     return data
@@ -70,7 +78,8 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: H
     if data.get("format") != FORMAT:
         raise ValueError(f"frozen registry format {data.get('format')!r} is not {FORMAT}; rebuild the bundle")
     orders = {str(name): [str(m) for m in order] for name, order in data.get("order", {}).items()}
-    registry = Registry(frozen=True, build=dict(build or {}), spec=spec, orders=orders)
+    crossing = {str(module): [str(w) for w in why] for module, why in data.get("crossing", {}).items()}
+    registry = Registry(frozen=True, build=dict(build or {}), spec=spec, orders=orders, crossing=crossing)
     registry.extend(core_namespaces(spec))
     env = spec.block_env
     registry.extend(NamespaceInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["namespaces"])

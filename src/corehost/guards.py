@@ -18,6 +18,7 @@ import pluggy
 
 from corehost import ids, ordering
 from corehost.conformance import class_of, interface_problems
+from corehost.crossing import crossing_problems
 from corehost.errors import OrderError, PluginLoadError, did_you_mean
 from corehost.plugins import has_hookspecs, new_manager
 from corehost.problems import ERROR, WARNING, Kind, Severity
@@ -101,7 +102,9 @@ def check_generated(registry: Registry, pm: pluggy.PluginManager, hooks: dict[st
         )
         for m in _modules(registry, recorded_only=True)
     ]
-    return check_ids(made) + check_duplicates(made) + undeclared + check_modules(made) + unmade
+    problems = check_ids(made) + check_duplicates(made) + undeclared + check_modules(made) + unmade
+    registry.crossing.update(made.crossing)
+    return problems
 
 
 # -- IDs, duplicates, namespaces ------------------------------------------------------
@@ -176,6 +179,12 @@ def _load_problem(entry: Entry, exc: PluginLoadError) -> Problem:
 
 
 def check_modules(registry: Registry) -> list[Problem]:
+    """Each module against its namespace's interface; records in ``registry.crossing`` whether its calls can cross.
+
+    Crossing a process boundary is not a problem of a module that runs in
+    the host's process, so it is recorded, not reported: a build that
+    isolates the module fails on it, and so does a config that isolates it.
+    """
     out = []
     for info in _modules(registry):
         try:
@@ -191,6 +200,7 @@ def check_modules(registry: Registry) -> list[Problem]:
         if interface is None:
             continue
         cls, why = class_of(obj)
+        registry.crossing[info.id] = crossing_problems(interface, cls)
         if cls is None:
             out.append(_about(info, why, WARNING))
             continue

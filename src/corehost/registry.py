@@ -248,6 +248,7 @@ class Registry:
         "build",
         "spec",
         "orders",
+        "crossing",
     )
 
     def __init__(
@@ -263,6 +264,7 @@ class Registry:
         spec: HostSpec = COREHOST,
         generate: Callable[[], None] | None = None,
         orders: dict[str, list[str]] | None = None,
+        crossing: dict[str, list[str]] | None = None,
     ) -> None:
         self.modules: dict[str, ModuleInfo] = {} if modules is None else modules
         self.namespaces: dict[str, NamespaceInfo] = {} if namespaces is None else namespaces
@@ -285,6 +287,10 @@ class Registry:
         #: The chain order of each ordered namespace, by module ID: recorded by a build, or
         #: resolved here on first use (:meth:`order`).
         self.orders: dict[str, list[str]] = {} if orders is None else orders
+        #: Why each module's interface calls cannot cross a process boundary (empty: they can), by module
+        #: ID: recorded by the guards (:mod:`corehost.crossing`), so that isolating a module a build found
+        #: uncrossable is refused before its worker starts. A module not in it was not checked.
+        self.crossing: dict[str, list[str]] = {} if crossing is None else crossing
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

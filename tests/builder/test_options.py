@@ -70,6 +70,8 @@ SAMPLES: dict[str, Sample] = {
     "compile_bytecode": Sample("true", ("--compile",), lambda r: r.compile_bytecode, False, True, True, True),
     "guard_timeout": Sample("300", ("--guard-timeout", "7"), lambda r: r.guard_timeout, DEFAULT_TIMEOUT, 300.0, 7.0,
                             7.0),
+    "isolate": Sample('["greeters.zh"]', ("--isolate", "fxcb.one"), lambda r: r.isolate, [], ["greeters.zh"],
+                      ["fxcb.one"], ["fxcb.one", "greeters.zh"]),
     "venv": Sample('"file-venv"', ("--venv", "flag-venv"), lambda r: _name(r.venv), "dev", "file-venv", "flag-venv",
                    "flag-venv"),
     "output": Sample('"file.pyz"', ("-o", "flag.pyz"), lambda r: _name(r.output), None, "file.pyz", "flag.pyz",

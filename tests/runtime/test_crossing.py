@@ -29,6 +29,9 @@ from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 import pytest
 
 from corehost.crossing import crossing_problems, why_not
+from corehost.frozen import from_data, to_data
+from corehost.guards import check_modules
+from corehost.registry import Registry
 
 
 class Colour(enum.Enum):
@@ -281,3 +284,28 @@ def test_a_name_imported_only_for_type_checkers_is_named_and_the_rest_still_chec
         "not defined); import the names it uses at run time (not only under `if TYPE_CHECKING:`) so that what "
         "crosses can be checked",
     ]
+
+
+# -- recorded by the guards, kept by the frozen registry ----------------------------------------------------
+
+
+class Each(Protocol):
+    def each(self, names: list[str], callback: Callable[[str], None]) -> None: ...
+
+
+class EachOne:
+    def each(self, names: list[str], callback: Callable[[str], None]) -> None:
+        for name in names:
+            callback(name)
+
+
+def test_the_guards_record_every_checked_module_and_a_frozen_registry_keeps_it() -> None:
+    registry = Registry.for_host()
+    registry.add_namespace("greeters", Greeter)
+    registry.add_namespace("fxcb", Each)
+    registry.add_module("greeters.zh", Chinese)
+    registry.add_module("fxcb.one", EachOne)
+    assert check_modules(registry) == [], "crossing is recorded, never a problem of a module run in-process"
+    assert registry.crossing == {"greeters.zh": [], "fxcb.one": crossing_problems(Each, EachOne)}
+    assert registry.crossing["fxcb.one"][0].startswith("method 'each', parameter 'callback': Callable")
+    assert from_data(to_data(registry)).crossing == registry.crossing

@@ -19,9 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from corehost.errors import did_you_mean
 from corehost.probe import ANNOUNCE
 from corehost.problems import Problem, errors, warnings
-from corehost_build.errors import GuardFailure, GuardRunError, ProbeError
+from corehost_build.errors import GuardFailure, GuardRunError, ProbeError, SpecError
 from corehost_build.options import DEFAULT_TIMEOUT
 from corehost_build.probe import accept, command, missing
 from corehost_build.tools import tool_env
@@ -155,6 +156,44 @@ def modules_of(report: dict[str, Any]) -> list[str]:
 def require_clean(report: dict[str, Any]) -> None:
     """Fail the build, naming every culprit, when any guard reported an error."""
     problems = errors_of(report)
+    if problems:
+        raise GuardFailure(problems)
+
+
+def require_crossable(report: dict[str, Any], isolate: list[str]) -> None:
+    """Fail the build for each ``--isolate`` module whose interface calls cannot cross a process boundary.
+
+    The guards record, for every module they checked, why its calls cannot
+    cross (:mod:`corehost.crossing`; the runtime's answer, in the report's
+    registry data). A module built to be isolated must have no such reason,
+    so its worker cannot be refused later for something the build could
+    see. An ID that names no module is the user's input at fault.
+    """
+    registry = report["registry"]
+    rows = {row[0]: row for row in [*registry["modules"], *registry.get("generated", [])]}
+    crossing: dict[str, list[str]] = registry.get("crossing", {})
+    problems = []
+    for module in isolate:
+        if module not in rows:
+            raise SpecError(
+                f"--isolate {module}: no module of that ID is in the build{did_you_mean(module, rows)}. Give the ID "
+                "of a module a plugin of the build provides (corehost list-modules shows them)."
+            )
+        name, target, distribution, _ = rows[module][:4]
+        if module not in crossing:
+            why = (
+                f"is built to be isolated (--isolate {module}), but its namespace has no interface the guards "
+                "could load, so no call of it can be forwarded to a worker; fix the namespace, or build without "
+                "--isolate"
+            )
+            problems.append(Problem(distribution, "module", name, why, target=target))
+        elif crossing[module]:
+            why = (
+                f"is built to be isolated (--isolate {module}), but not every call of its interface can reach a "
+                f"worker: {'; '.join(crossing[module])}. Change those types, or build without --isolate "
+                "to run it in the host's process."
+            )
+            problems.append(Problem(distribution, "module", name, why, target=target))
     if problems:
         raise GuardFailure(problems)
 

@@ -147,6 +147,9 @@ OPTIONS: tuple[Option, ...] = (
            help="Compile every package to bytecode."),
     Option("guard_timeout", "--guard-timeout", "guard-timeout", SECONDS, default=DEFAULT_TIMEOUT,
            help="Seconds the interface guards may take."),
+    Option("isolate", "--isolate", "isolate", NAMES, build_only=True, recorded=True, metavar="MODULE_ID",
+           help="Check that MODULE_ID can run in its own process (isolation = \"process\"): every call of its "
+                "interface must cross the process boundary, or the build fails naming the method. Repeat for more."),
     Option("venv", "--venv", "venv", PLACE, build_only=True, metavar="DIR",
            help="Where the environment goes (replaced only if the build succeeds)."),
     Option("output", "--output", "output", PLACE, build_only=True, short="-o", metavar="FILE",

@@ -17,7 +17,7 @@ from typing import Any
 from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
-from corehost_build.guards import cached_inspect, modules_of, require_clean, warnings_of
+from corehost_build.guards import cached_inspect, modules_of, require_clean, require_crossable, warnings_of
 from corehost_build.hosts import declared_host
 from corehost_build.lock import LockedPackage, check_python, digest, export, installable, portable, read_lock
 from corehost_build.outputs import Output, Staged
@@ -97,6 +97,7 @@ def make(
                 python_version=python_version(staging.venv),
             )
             require_clean(report)
+            require_crossable(report, request.isolate)
             plugins = [p for p in pinned if p.role == "plugin"]
             require_plugins(plugins, report, site_packages(staging.venv), request.allow_plain)
             warnings = warnings_of(report)

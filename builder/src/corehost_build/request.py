@@ -42,6 +42,8 @@ class BuildRequest:
     pip: bool = True
     compile_bytecode: bool = False
     guard_timeout: float = DEFAULT_TIMEOUT
+    #: Module IDs built to run in their own process: the build fails if a call of theirs cannot cross.
+    isolate: list[str] = field(default_factory=list)
     #: Target of a bundle built for another interpreter version / platform (uv's names).
     python_version: str | None = None
     platform: str | None = None
@@ -159,6 +161,7 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
         pip=raw.value("pip"),
         compile_bytecode=raw.value("compile_bytecode"),
         guard_timeout=raw.value("guard_timeout"),
+        isolate=sorted(set(raw.value("isolate"))),
         python_version=raw.value("python_version"),
         platform=raw.value("platform"),
         upgrade=raw.value("upgrade"),
