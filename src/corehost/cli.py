@@ -548,6 +548,40 @@ def cache_clean(everything: bool) -> None:
     click.echo(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
 
 
+@click.command("serve-module", options_metavar="[--listen ADDR] [--secret-file FILE]")
+@click.argument("module_id", metavar="MODULE_ID")
+@click.option(
+    "--listen",
+    default=None,
+    metavar="ADDR",
+    help="Serve on unix:/path/to/socket or tcp://127.0.0.1:PORT for hosts that reattach "
+    "(isolation = { address = ADDR, ... }).",
+)
+@click.option(
+    "--secret-file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="The shared secret a host must prove it has: read from FILE, or written there (mode 0600) if it "
+    "does not exist. Default: $COREHOST_PLUGIN_SECRET, else a new secret in a new private file.",
+)
+def serve_module(module_id: str, listen: str | None, secret_file: str | None) -> int:
+    """Serve one module in this process, for a host that runs it isolated.
+
+    MODULE_ID is required. A host starts this itself for a module with
+    isolation = "process"; run by hand, it needs --listen, prints its
+    handshake line and how a host reattaches to it, and serves until it is
+    stopped.
+
+    \b
+    Example:
+      corehost serve-module greeters.zh --listen unix:/tmp/greeter.sock
+    """
+    # Sockets, subprocess plumbing and the worker's loop for this command alone.
+    from corehost.worker import serve
+
+    return serve(module_id, listen, secret_file, spec_of())
+
+
 @click.command()
 def version() -> None:
     """Print the host's version (the same as --version).
@@ -576,6 +610,7 @@ BUILTIN_COMMANDS: tuple[click.Command, ...] = (
     build_info,
     check,
     cache,
+    serve_module,
     version,
 )
 

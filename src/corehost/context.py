@@ -23,6 +23,9 @@ from corehost.plugins import Plugins
 from corehost.registry import ModuleInfo, Registry
 
 INLINE_KEY = "module"
+#: The key of any module's config that says where the module runs: "none" (in-process, the
+#: default), "process", or a table of settings (:mod:`corehost.remote`). Never a module's own field.
+ISOLATION_KEY = "isolation"
 
 
 class Loaded:
@@ -208,6 +211,11 @@ class Context:
     def load(self, module_id: str, config: Mapping[str, Any], path: str, *, id_path: str | None = None) -> Any:
         """Build one module by ID and run ``provision`` and ``validate`` on it."""
         info = self._lookup(module_id, id_path or path)
+        if ISOLATION_KEY in config:
+            isolation = config[ISOLATION_KEY]
+            config = {k: v for k, v in config.items() if k != ISOLATION_KEY}
+            if isolation != "none":
+                return self._load_isolated(info, config, path, isolation)
         factory = info.load()
         try:
             instance = instantiate(factory, config, path, module_id)
@@ -233,6 +241,20 @@ class Context:
         finally:
             self._frames.pop()
         self.loaded.append(loaded)
+        return instance
+
+    def _load_isolated(self, info: ModuleInfo, config: Mapping[str, Any], path: str, isolation: Any) -> Any:
+        """A proxy of the module, which runs (decoded, provisioned, validated) in a worker process."""
+        # Subprocesses, sockets and the wire only for a config that isolates a module.
+        from corehost import remote
+
+        at = join_path(path, ISOLATION_KEY)
+        options = remote.settings(isolation, at)
+        namespace = self.registry.namespaces.get(info.namespace)
+        interface = namespace.load() if namespace is not None else None
+        remote.check_crossing(info, interface, at)
+        instance = remote.open_module(info, interface, config, path, options, self.request_stop)
+        self.loaded.append(Loaded(info, instance, path))
         return instance
 
     def _lookup(self, module_id: str, path: str) -> ModuleInfo:

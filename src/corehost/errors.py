@@ -188,3 +188,33 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A ``" (did you mean 'x'?)"`` suffix, or ``""`` when nothing is close."""
     match = closest(word, candidates)
     return f" (did you mean {match!r}?)" if match is not None else ""
+
+
+class WorkerError(CorehostError):
+    """An isolated module's worker process (or the worker it was reattached to) failed.
+
+    ``module_id`` and ``distribution`` name the module; the message says
+    what happened, what was last written to the worker's stderr, and what
+    the host does next.
+    """
+
+    def __init__(self, module_id: str, distribution: str, message: str) -> None:
+        self.module_id = module_id
+        self.distribution = distribution
+        super().__init__(message)
+
+
+class WorkerStartFailed(WorkerError):
+    """A worker could not be started, did not hand-shake, or could not be reached."""
+
+
+class WorkerCrashed(WorkerError):
+    """A worker died (a signal, an exit code, out of memory) or dropped its connection."""
+
+
+class WorkerTimeout(WorkerError):
+    """A call into a worker did not answer within its timeout; the worker was killed."""
+
+
+class ProtocolMismatch(WorkerError):
+    """A worker speaks another core protocol, or another version of its namespace's interface."""

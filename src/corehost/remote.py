@@ -1,0 +1,795 @@
+"""The host's side of an isolated module: a proxy that implements its namespace's interface.
+
+A module whose config says ``isolation = "process"`` runs in a worker
+process (:mod:`corehost.worker`), and the host gets a proxy in its place:
+each method of the namespace's interface sends its arguments to the worker
+and returns its result or raises its exception; ``start``, ``stop`` and
+``cleanup`` are forwarded; ``provision`` and ``validate`` have run in the
+worker already, with its own context, when the proxy is returned. With
+``isolation = { address = ... }`` the proxy reattaches to a worker that
+someone else started (``corehost serve-module ... --listen ADDR``).
+
+A worker that dies, or does not answer a call within ``timeout``, becomes a
+:class:`~corehost.errors.WorkerCrashed` or
+:class:`~corehost.errors.WorkerTimeout` naming the module, its distribution,
+the signal or exit code and the last lines of its stderr; the host's other
+modules are untouched. ``restart = "on-failure"`` starts a new worker on the
+next call (at most ``tries`` times, waiting ``backoff`` seconds, doubled on
+each try); ``"never"``, the default, asks the host to stop, as a module that
+fails in-process stops it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+from typing import Any
+
+from corehost import errors, wire
+from corehost.conformance import interface_members
+from corehost.crossing import crossing_problems
+from corehost.decode import join_path
+from corehost.errors import (
+    ConfigError,
+    CorehostError,
+    LifecycleError,
+    WorkerCrashed,
+    WorkerError,
+    WorkerStartFailed,
+    WorkerTimeout,
+    closest,
+    config_errors,
+)
+from corehost.registry import ModuleInfo
+
+#: The keys of an ``isolation = { ... }`` table, each with what it takes.
+KEYS = {
+    "address": 'a running worker to reattach to: "unix:/path" or "tcp://127.0.0.1:PORT"',
+    "secret": "the reattached worker's secret",
+    "secret_file": "a file holding the reattached worker's secret",
+    "network": '"unix" (the default) or "tcp": where a started worker listens',
+    "restart": '"never" (the default) or "on-failure"',
+    "tries": "how many times on-failure restarts the worker (default 3)",
+    "backoff": "seconds before the first restart, doubled for each next one (default 0.5)",
+    "timeout": "seconds a call or a start may take before the worker is killed (default 30)",
+    "grace": "seconds a stopping worker gets before SIGKILL (default 5)",
+}
+#: The lifecycle steps: the worker runs provision and validate when it loads the module.
+LIFECYCLE = ("provision", "validate", "start", "stop", "cleanup")
+#: How many of a worker's last stderr lines an error quotes.
+TAIL_LINES = 12
+#: The least time a worker is given to start, hand-shake and provision its module, whatever the call timeout.
+START_TIMEOUT = 30.0
+#: The longest wait between two restarts, however many there were.
+MAX_BACKOFF = 30.0
+
+
+class Settings:
+    """A module's ``isolation`` setting, checked."""
+
+    __slots__ = ("address", "backoff", "grace", "network", "restart", "secret", "secret_file", "timeout", "tries")
+
+    def __init__(self) -> None:
+        self.address: str | None = None
+        self.secret: str | None = None
+        self.secret_file: str | None = None
+        self.network = "unix"
+        self.restart = "never"
+        self.tries = 3
+        self.backoff = 0.5
+        self.timeout = 30.0
+        self.grace = 5.0
+
+
+def settings(value: Any, path: str) -> Settings:
+    """Check a module's ``isolation`` value (``"process"`` or a table); ``path`` is where it is in the config."""
+    out = Settings()
+    if value == "process":
+        return out
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            path,
+            f'expected "none", "process" or a table such as {{ restart = "on-failure", timeout = 10 }}, got {value!r}',
+        )
+    problems: list[ConfigError] = []
+    for key, item in value.items():
+        at = join_path(path, str(key))
+        if key not in KEYS:
+            near = closest(str(key), KEYS)
+            hint = f" (did you mean {near!r}?)" if near else ""
+            keys = "; ".join(f"{k}: {v}" for k, v in KEYS.items())
+            problems.append(ConfigError(at, f"isolation has no setting {key!r}{hint}. Its settings are {keys}."))
+            continue
+        problem = _setting_problem(str(key), item)
+        if problem:
+            problems.append(ConfigError(at, problem))
+            continue
+        setattr(out, str(key), float(item) if key in ("backoff", "timeout", "grace") else item)
+    if out.address is not None and not (out.secret or out.secret_file or os.environ.get(wire.SECRET_ENV)):
+        problems.append(
+            ConfigError(
+                path,
+                'reattaching to a worker needs the secret it was started with: add secret_file = "PATH" '
+                f'(the file corehost serve-module named) or secret = "...", or set ${wire.SECRET_ENV}',
+            )
+        )
+    error = config_errors(problems)
+    if error is not None:
+        raise error
+    return out
+
+
+def _setting_problem(key: str, value: Any) -> str:
+    """What is wrong with one isolation setting ('' when nothing is)."""
+    if key in ("address", "secret", "secret_file"):
+        if not isinstance(value, str) or not value:
+            return f"expected a non-empty string, got {value!r}"
+        if key == "address":
+            try:
+                wire.parse_address(value)
+            except ValueError as exc:
+                return str(exc)
+        return ""
+    if key == "network":
+        return "" if value in ("unix", "tcp") else f'expected "unix" or "tcp", got {value!r}'
+    if key == "restart":
+        return "" if value in ("never", "on-failure") else f'expected "never" or "on-failure", got {value!r}'
+    if key == "tries":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return "" if ok else f"expected a whole number of tries (0 or more), got {value!r}"
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and (value > 0 or (key == "backoff" and value == 0))
+    )
+    return (
+        "" if ok else f"expected a number of seconds{' (0 or more)' if key == 'backoff' else ' above 0'}, got {value!r}"
+    )
+
+
+class RemoteException(Exception):
+    """An exception a module raised in its worker, of a class the host does not have: its name is kept."""
+
+
+_exception_classes: dict[str, type[Exception]] = {}
+
+
+def rebuild_exception(name: str, message: str) -> Exception:
+    """The exception a module raised in its worker, as the host can have it: a built-in one as itself."""
+    cls = getattr(builtins, name, None)
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        try:
+            return cls(message)
+        except Exception:
+            pass
+    found = _exception_classes.get(name)
+    if found is None:
+        found = _exception_classes[name] = type(name, (RemoteException,), {"__module__": "corehost.remote"})
+    return found(message)
+
+
+def rebuild_error(name: str, message: str, fields: Any) -> CorehostError:
+    """A corehost error the worker reported (a config or lifecycle error), as the same error in the host."""
+    if name in ("ConfigError", "ConfigErrors"):
+        error = config_errors(ConfigError(path, detail) for path, detail in fields)
+        if error is not None:
+            return error
+    if name == "LifecycleError":
+        module_id, path, phase, cause_name, cause_message, distribution = fields
+        return LifecycleError(module_id, path, phase, rebuild_exception(cause_name, cause_message), distribution)
+    cls = getattr(errors, name, None)
+    out = cls.__new__(cls) if isinstance(cls, type) and issubclass(cls, CorehostError) else CorehostError("")
+    CorehostError.__init__(out, message)
+    return out
+
+
+def describe_exit(code: int) -> str:
+    """How a worker process ended, in words: the signal or the exit code, and what usually causes it."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        why = {
+            "SIGSEGV": " (a segmentation fault)",
+            "SIGKILL": " (kill -9, or the kernel's out-of-memory killer)",
+            "SIGABRT": " (an abort)",
+            "SIGBUS": " (a bus error)",
+        }.get(name, "")
+        return f"was killed by {name}{why}"
+    if code == wire.EXIT_NO_MEMORY:
+        return f"ran out of memory (MemoryError) and exited with code {code}"
+    return f"exited with code {code}"
+
+
+_spawn_lock = threading.Lock()
+_spawn_jobs: list[tuple[Callable[[], Any], list[Any], threading.Event]] = []
+_spawn_wake = threading.Condition(_spawn_lock)
+_spawner: threading.Thread | None = None
+
+
+def _spawn(make: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """Run ``make`` (which starts a worker) on a thread that lives as long as the host.
+
+    Linux delivers a worker's parent-death signal when the *thread* that
+    started it ends, not the process: a worker started from a short-lived
+    thread (an admin request's, a reload's) would be killed with it. The
+    main thread, and one daemon thread for every other, outlive them all.
+    """
+    global _spawner
+    if threading.current_thread() is threading.main_thread():
+        return make()
+    done = threading.Event()
+    box: list[Any] = []
+    with _spawn_wake:
+        if _spawner is None:
+            _spawner = threading.Thread(target=_spawn_loop, name="corehost-spawner", daemon=True)
+            _spawner.start()
+        _spawn_jobs.append((make, box, done))
+        _spawn_wake.notify()
+    done.wait()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    result: subprocess.Popen[bytes] = box[0]
+    return result
+
+
+def _spawn_loop() -> None:
+    while True:
+        with _spawn_wake:
+            while not _spawn_jobs:
+                _spawn_wake.wait()
+            make, box, done = _spawn_jobs.pop(0)
+        try:
+            box.append(make())
+        except BaseException as exc:
+            box.append(exc)
+        done.set()
+
+
+def worker_command(module_id: str, listen: str | None) -> list[str]:
+    """The command that serves ``module_id``: this bundle's archive, else ``python -m corehost``."""
+    main = sys.modules.get("__main__")
+    bundle = getattr(main, "BUNDLE", None)
+    launcher = getattr(main, "__file__", None)
+    if isinstance(bundle, dict) and bundle.get("id") and launcher:
+        # The launcher is the archive's __main__.py: the archive is its directory.
+        argv = [sys.executable, os.path.abspath(os.path.dirname(str(launcher)))]
+    else:
+        argv = [sys.executable, "-m", "corehost"]
+    argv += ["serve-module", module_id]
+    return argv if listen is None else [*argv, "--listen", listen]
+
+
+class _Worker:
+    """One connection to a worker, and the process behind it when this host started it."""
+
+    __slots__ = ("address", "closing", "conn", "pid", "poll", "private", "proc", "reader", "tail")
+
+    def __init__(self, conn: Connection, address: str, proc: subprocess.Popen[bytes] | None) -> None:
+        self.conn = conn
+        self.address = address
+        self.proc = proc
+        self.pid = proc.pid if proc is not None else 0
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        self.poll = poller.poll
+        self.closing = False
+        self.private: str | None = None
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self.reader: threading.Thread | None = None
+
+    def end(self, grace: float) -> int | None:
+        """Close the connection; a started worker is given ``grace`` seconds, then SIGKILL. Its exit code."""
+        self.closing = True
+        self.conn.close()
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.stdin is not None:
+            # The pipe the worker watches: closing it tells it the host is done.
+            proc.stdin.close()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if self.reader is not None and self.reader is not threading.current_thread():
+            self.reader.join(2)
+        if self.private is not None:
+            shutil.rmtree(self.private, ignore_errors=True)
+        return proc.returncode
+
+
+class Remote:
+    """Supervises one isolated module: its worker, calls into it, restarts, and its end."""
+
+    def __init__(
+        self,
+        info: ModuleInfo,
+        interface: Any,
+        config: Mapping[str, Any],
+        path: str,
+        options: Settings,
+        request_stop: Callable[[str], None],
+    ) -> None:
+        self.module_id = info.id
+        self.distribution = info.distribution
+        self.namespace = info.namespace
+        self.speaks = wire.interface_speaks(interface)
+        self.config = dict(config)
+        self.path = path
+        self.settings = options
+        self.request_stop = request_stop
+        self._timeout_ms = int(options.timeout * 1000)
+        self._lock = threading.Lock()
+        self._worker: _Worker | None = None
+        self._down: WorkerError | None = None
+        self._down_at = 0.0
+        self._closed = False
+        self._opened = False
+        self._started = False
+        self.restarts = 0
+
+    # -- the call path --------------------------------------------------------------------
+
+    def call(self, name: str, args: Any, kwargs: Any) -> Any:
+        """Call method ``name`` of the module in its worker."""
+        with self._lock:
+            worker = self._worker or self._revive(f"{name}()")
+            conn = worker.conn
+            try:
+                conn.send_bytes(wire.dumps((wire.CALL, name, args, kwargs)))
+                if not worker.poll(self._timeout_ms):
+                    raise self._timed_out(worker, f"{name}()")
+                data = conn.recv_bytes()
+            except (OSError, EOFError):
+                raise self._crashed(worker, f"{name}()") from None
+        reply = wire.loads_reply(data)
+        if reply[0] == wire.OK:
+            return reply[1]
+        raise self._raised(reply)
+
+    def _request(self, worker: _Worker, message: tuple[Any, ...], during: str, timeout: float = 0) -> Any:
+        """One control message and its reply (with the lock held), within ``timeout`` s or the call timeout."""
+        try:
+            worker.conn.send_bytes(wire.dumps(message))
+            if not worker.poll(int(timeout * 1000) or self._timeout_ms):
+                raise self._timed_out(worker, during)
+            data = worker.conn.recv_bytes()
+        except (OSError, EOFError):
+            raise self._crashed(worker, during) from None
+        reply = wire.loads_reply(data)
+        if reply[0] == wire.OK:
+            return reply[1]
+        raise self._raised(reply)
+
+    def _raised(self, reply: tuple[Any, ...]) -> BaseException:
+        if reply[0] == wire.FAILED:
+            return rebuild_error(reply[1], reply[2], reply[3])
+        return rebuild_exception(reply[1], reply[2])
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Start (or reach) the worker and have it load, provision and validate the module."""
+        with self._lock:
+            self._worker = self._begin()
+            self._opened = True
+
+    def lifecycle(self, phase: str) -> None:
+        """Forward ``start`` or ``stop`` to the module."""
+        with self._lock:
+            worker = self._worker or self._revive(f"{phase}()")
+            self._request(worker, (wire.LIFECYCLE, phase), f"{phase}()")
+        self._started = phase == "start"
+
+    def close(self) -> None:
+        """Clean the module up in its worker, then end the worker (grace, then SIGKILL)."""
+        with self._lock:
+            self._closed = True
+            worker, self._worker = self._worker, None
+            if worker is None:
+                return
+            try:
+                self._request(worker, (wire.LIFECYCLE, "cleanup"), "cleanup()")
+            finally:
+                worker.end(self.settings.grace)
+
+    # -- starting, failing, restarting -----------------------------------------------------
+
+    def _begin(self) -> _Worker:
+        """A new worker with the module loaded in it; every failure leaves no process behind."""
+        worker = self._attach() if self.settings.address is not None else self._start()
+        try:
+            self._request(worker, (wire.LOAD, self.config, self.path), "provision", self._start_timeout())
+            if self._started:
+                self._request(worker, (wire.LIFECYCLE, "start"), "start()")
+        except BaseException:
+            if not worker.closing:
+                worker.end(self.settings.grace)
+            raise
+        return worker
+
+    def _start_timeout(self) -> float:
+        return max(self.settings.timeout, START_TIMEOUT)
+
+    def _where(self) -> str:
+        dist = f" (distribution {self.distribution})" if self.distribution not in ("", "__main__") else ""
+        at = f" at {self.path}" if self.path else ""
+        return f"module {self.module_id}{dist}{at}"
+
+    def _start(self) -> _Worker:
+        listen = "tcp://127.0.0.1:0" if self.settings.network == "tcp" else None
+        secret = wire.new_secret().hex()
+        env = dict(os.environ)
+        env.update({wire.COOKIE_KEY: wire.COOKIE_VALUE, wire.SECRET_ENV: secret, wire.PARENT_ENV: str(os.getpid())})
+        argv = worker_command(self.module_id, listen)
+        try:
+            proc = _spawn(
+                lambda: subprocess.Popen(
+                    argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    # Out of the terminal's process group: Ctrl-C reaches the host, which stops its workers in order.
+                    start_new_session=True,
+                )
+            )
+        except OSError as exc:
+            raise WorkerStartFailed(
+                self.module_id, self.distribution, f"{self._where()}: its worker could not be started: {exc}"
+            ) from None
+        tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        reader = threading.Thread(
+            target=self._forward, args=(proc, tail), name=f"corehost-log-{self.module_id}", daemon=True
+        )
+        reader.start()
+        try:
+            line = _handshake(proc, self._start_timeout())
+        except TimeoutError:
+            proc.kill()
+            proc.wait()
+            reader.join(2)
+            raise WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: its worker (pid {proc.pid}) printed no handshake within "
+                f"{self._start_timeout():g} s and was killed{_tail(tail)}",
+            ) from None
+        if not line:
+            proc.wait()
+            reader.join(2)
+            raise WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: its worker (pid {proc.pid}) {describe_exit(proc.returncode)} before its "
+                f"handshake{_tail(tail)}",
+            )
+        found = wire.parse_handshake(line)
+        problem: CorehostError | None = None
+        if found is None:
+            problem = WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: its worker printed {line!r} where its handshake "
+                "(CORE|APP|NETWORK|ADDRESS|ENCODING) was expected; is `corehost serve-module` the corehost "
+                "this host runs?",
+            )
+        else:
+            try:
+                self._check(found.core, found.app, f"pid {proc.pid}")
+            except CorehostError as exc:
+                problem = exc
+        if problem is not None or found is None:
+            _stop_process(proc, self.settings.grace)
+            reader.join(2)
+            raise problem or WorkerStartFailed(self.module_id, self.distribution, line)
+        try:
+            conn = _connect(found.network, found.address, secret.encode(), self._start_timeout())
+        except (OSError, AuthenticationError, TimeoutError) as exc:
+            _stop_process(proc, self.settings.grace)
+            reader.join(2)
+            raise WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: cannot connect to its worker at {found.url()}: {exc}{_tail(tail)}",
+            ) from None
+        worker = _Worker(conn, found.url(), proc)
+        worker.tail = tail
+        worker.reader = reader
+        if found.network == "unix":
+            worker.private = os.path.dirname(found.address)
+        return worker
+
+    def _attach(self) -> _Worker:
+        address = str(self.settings.address)
+        if self.settings.secret_file:
+            try:
+                with open(self.settings.secret_file, "rb") as f:
+                    secret = f.read().strip()
+            except OSError as exc:
+                raise WorkerStartFailed(
+                    self.module_id,
+                    self.distribution,
+                    f"{self._where()}: cannot read isolation.secret_file {self.settings.secret_file!r}: "
+                    f"{exc.strerror or exc}",
+                ) from None
+        else:
+            secret = (self.settings.secret or os.environ.get(wire.SECRET_ENV, "")).encode()
+        family, _ = wire.parse_address(address)
+        target = address[len("unix:") :] if family == "AF_UNIX" else address[len("tcp://") :]
+        try:
+            conn = _connect("unix" if family == "AF_UNIX" else "tcp", target, secret, self._start_timeout())
+        except AuthenticationError:
+            raise WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: the worker at {address} refused the secret; give the one it was started "
+                "with (isolation.secret_file names the file `corehost serve-module` printed)",
+            ) from None
+        except (OSError, TimeoutError) as exc:
+            raise WorkerStartFailed(
+                self.module_id,
+                self.distribution,
+                f"{self._where()}: cannot reach its worker at {address}: {exc}. Start it with "
+                f"`corehost serve-module {self.module_id} --listen {address}`, or fix isolation.address",
+            ) from None
+        worker = _Worker(conn, address, None)
+        try:
+            core, app, _pid, _dist = self._request(worker, (wire.HELLO, wire.CORE_PROTOCOL, self.speaks), "hello")
+            self._check(core, app, address)
+        except BaseException:
+            worker.end(0)
+            raise
+        return worker
+
+    def _check(self, core: int, app: int, where: str) -> None:
+        wire.check_versions(self.module_id, self.distribution, self.namespace, core, app, self.speaks, where)
+
+    def _forward(self, proc: subprocess.Popen[bytes], tail: collections.deque[str]) -> None:
+        """Copy the worker's stderr to the host's, each line prefixed with the module ID; note how it ended."""
+        prefix = f"[{self.module_id}] "
+        stream = proc.stderr
+        assert stream is not None
+        write = sys.stderr.write
+        for raw in iter(stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            tail.append(line)
+            try:
+                write(f"{prefix}{line}\n")
+            except (OSError, ValueError):
+                pass
+        stream.close()
+        worker = self._worker
+        if worker is None or worker.proc is not proc or worker.closing or self._closed:
+            return
+        # The worker ended on its own: a call in progress reports it; an idle one is reported here.
+        code = proc.wait()
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._worker is worker:
+                    # No caller to raise it to: the host's log is where it is seen.
+                    error = self._crashed(worker, "no call (idle)", code)
+                    sys.stderr.write(f"{error.message}\n")
+            finally:
+                self._lock.release()
+
+    def _plan(self) -> str:
+        """What happens after a failure, by the restart policy; asks the host to stop under "never"."""
+        s = self.settings
+        if not self._opened:
+            return ""
+        if s.restart == "never":
+            return (
+                'It is not restarted (isolation.restart = "never"; "on-failure" restarts it), and the host is '
+                "asked to stop."
+            )
+        if self.restarts >= s.tries:
+            return f"It was restarted {self.restarts} time(s) already (isolation.tries = {s.tries}): it stays down."
+        wait = min(s.backoff * 2**self.restarts, MAX_BACKOFF)
+        return f"It is restarted on the next call (restart {self.restarts + 1} of {s.tries}, after {wait:g} s)."
+
+    def _failed(self, error: WorkerError) -> WorkerError:
+        self._worker = None
+        self._down = error
+        self._down_at = time.monotonic()
+        if self.settings.restart == "never" and self._opened and not self._closed:
+            self.request_stop(error.message.split("\n", 1)[0])
+        return error
+
+    def _crashed(self, worker: _Worker, during: str, code: int | None = None) -> WorkerError:
+        """The error for a worker that died or hung up, once it is gone."""
+        if code is None:
+            code = worker.end(self.settings.grace)
+        elif not worker.closing:
+            worker.end(self.settings.grace)
+        if worker.proc is None:
+            what = f"its worker at {worker.address} closed the connection during {during}"
+        else:
+            how = describe_exit(code if code is not None else 0)
+            what = f"its worker process (pid {worker.pid}) {how} during {during}"
+        goes_on = f"; the host goes on without it. {self._plan()}" if self._opened else "."
+        message = f"{self._where()}: {what}{goes_on}{_tail(worker.tail)}"
+        return self._failed(WorkerCrashed(self.module_id, self.distribution, message))
+
+    def _timed_out(self, worker: _Worker, during: str) -> WorkerError:
+        """The error for a call that outlived the timeout, once its worker is killed (or left, if reattached)."""
+        if worker.proc is not None:
+            worker.proc.kill()
+            worker.end(self.settings.grace)
+            what = f"its worker process (pid {worker.pid}) was killed"
+        else:
+            worker.end(0)
+            what = f"the connection to its worker at {worker.address} was closed"
+        message = (
+            f"{self._where()}: {during} did not answer within {self.settings.timeout:g} s (isolation.timeout); "
+            f"{what}. {self._plan()}{_tail(worker.tail)}"
+        )
+        return self._failed(WorkerTimeout(self.module_id, self.distribution, message))
+
+    def _revive(self, during: str) -> _Worker:
+        """A new worker in place of one that failed, if the restart policy allows it; else the failure again."""
+        down = self._down
+        if self._closed or down is None:
+            raise WorkerStartFailed(
+                self.module_id, self.distribution, f"{self._where()}: {during} was called after its cleanup"
+            )
+        s = self.settings
+        if s.restart == "never" or self.restarts >= s.tries:
+            raise type(down)(down.module_id, down.distribution, down.message)
+        wait = min(s.backoff * 2**self.restarts, MAX_BACKOFF) - (time.monotonic() - self._down_at)
+        if wait > 0:
+            time.sleep(wait)
+        self.restarts += 1
+        sys.stderr.write(f"[{self.module_id}] restarting its worker (restart {self.restarts} of {s.tries})\n")
+        self._worker = self._begin()
+        return self._worker
+
+
+def _tail(tail: collections.deque[str]) -> str:
+    if not tail:
+        return ""
+    return " Last lines of its stderr:\n" + "\n".join(f"  | {line}" for line in tail)
+
+
+def _handshake(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """The worker's first line on stdout ('' if it ended first); TimeoutError if none comes in time."""
+    stdout = proc.stdout
+    assert stdout is not None
+    fd = stdout.fileno()
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    # The worker writes nothing more to stdout: from here on its output goes to stderr.
+    stdout.close()
+    return data.decode("utf-8", "replace").partition("\n")[0] if b"\n" in data else ""
+
+
+def _stop_process(proc: subprocess.Popen[bytes], grace: float) -> None:
+    if proc.stdin is not None:
+        proc.stdin.close()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _connect(network: str, address: str, secret: bytes, timeout: float) -> Connection:
+    """An authenticated connection to a worker, or TimeoutError if it does not take it within ``timeout``."""
+    if network == "unix":
+        sock = socket.socket(socket.AF_UNIX)
+        target: Any = address
+    else:
+        host, _, port = address.rpartition(":")
+        sock = socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET)
+        target = (host.strip("[]"), int(port))
+    try:
+        sock.settimeout(timeout)
+        sock.connect(target)
+        sock.setblocking(True)
+        if network == "tcp":
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except BaseException:
+        sock.close()
+        raise
+    conn = Connection(sock.detach())
+    try:
+        # The worker challenges first; one busy with another host never does, and the wait ends here.
+        if not conn.poll(timeout):
+            raise TimeoutError(f"the worker did not answer within {timeout:g} s (is another host attached to it?)")
+        answer_challenge(conn, secret)
+        deliver_challenge(conn, secret)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+_proxy_classes: dict[Any, type] = {}
+
+
+def proxy_class(interface: Any) -> type:
+    """The class of the proxies of ``interface``'s modules: each interface method forwards to the worker."""
+    found = _proxy_classes.get(interface)
+    if found is not None:
+        return found
+    body: dict[str, Any] = {
+        "__slots__": ("_remote",),
+        "__module__": __name__,
+        "__doc__": f"A module of interface {getattr(interface, '__qualname__', 'none')} running in a worker process.",
+        "__repr__": lambda self: f"<{self._remote.module_id} isolated in a worker process>",
+        "provision": lambda self, ctx: None,
+        "validate": lambda self: None,
+        "start": lambda self: self._remote.lifecycle("start"),
+        "stop": lambda self: self._remote.lifecycle("stop"),
+        "cleanup": lambda self: self._remote.close(),
+    }
+    members = interface_members(interface) if isinstance(interface, type) else iter(())
+    for name, member in members:
+        if name in LIFECYCLE:
+            continue
+        body[name] = _forwarder(name, member)
+    name = f"Isolated{getattr(interface, '__name__', 'Module')}"
+    found = _proxy_classes[interface] = type(name, (), body)
+    return found
+
+
+def _forwarder(name: str, member: Any) -> Any:
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._remote.call(name, args, kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = getattr(member, "__doc__", None)
+    return method
+
+
+def check_crossing(info: ModuleInfo, interface: Any, path: str) -> None:
+    """Refuse, before any worker starts, a module whose interface has calls that cannot cross to a worker."""
+    if not isinstance(interface, type):
+        return
+    problems = crossing_problems(interface)
+    if problems:
+        dist = f" (distribution {info.distribution})" if info.distribution not in ("", "__main__") else ""
+        raise ConfigError(
+            path,
+            f"module {info.id}{dist} cannot run in a worker process: {'; '.join(problems)}. "
+            f'Run it in-process (isolation = "none"), or change namespace {info.namespace!r}\'s interface.',
+        )
+
+
+def open_module(
+    info: ModuleInfo,
+    interface: Any,
+    config: Mapping[str, Any],
+    path: str,
+    options: Settings,
+    request_stop: Callable[[str], None],
+) -> Any:
+    """A proxy of ``info``'s module, running (provisioned and validated) in a worker."""
+    remote = Remote(info, interface, config, path, options, request_stop)
+    remote.open()
+    proxy: Any = object.__new__(proxy_class(interface))
+    proxy._remote = remote
+    return proxy

@@ -1,0 +1,292 @@
+"""The worker: one module served in a process of its own (``corehost serve-module MODULE_ID``).
+
+A host starts it for a module whose config says ``isolation = "process"``;
+``--listen`` serves it on an address for a host that reattaches to it
+(``isolation = { address = ... }``). The worker reads its environment's
+registry as a host does (the venv's entry points, or the bundle's frozen
+registry), prints its handshake line (:mod:`corehost.wire`), and serves one
+host connection at a time: the host sends the module's config, the worker
+decodes it strictly, builds, provisions and validates the module with a
+:class:`~corehost.context.Context` of its own (a context cannot cross a
+process boundary), then answers calls until the host cleans it up or goes
+away.
+
+A worker a host started never outlives it: on Linux the kernel kills it
+when its parent dies (``PR_SET_PDEATHSIG``), and everywhere it watches a
+pipe from the host (its stdin) and exits when the pipe closes, which happens
+however the host ends, SIGKILL included.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Connection, Listener
+from typing import Any, NoReturn
+
+from corehost import wire
+from corehost.context import Context
+from corehost.discovery import environment_registry
+from corehost.errors import ConfigError, ConfigErrors, CorehostError, LifecycleError, WorkerStartFailed
+from corehost.hostspec import HostSpec, find_host
+from corehost.registry import Registry
+
+#: What a worker run by hand prints: it is a plugin server, not a program (go-plugin's message, adapted).
+NOT_A_PROGRAM = """\
+This is a corehost plugin worker: it serves one module ({module}) to a corehost host that isolates it,
+and is not meant to be run directly. To run the module in its own process, give it
+isolation = "process" in the host's config; to serve it for a host that reattaches, run
+  {name} serve-module {module} --listen unix:/path/to/socket   (or tcp://127.0.0.1:PORT)"""
+
+#: PR_SET_PDEATHSIG from <linux/prctl.h>.
+_PR_SET_PDEATHSIG = 1
+
+
+def serve(module_id: str, listen: str | None, secret_file: str | None, spec: HostSpec) -> int:
+    """Serve ``module_id`` until the host that started it cleans it up or goes away; return the exit code.
+
+    Started by a host (the magic cookie is set) it serves that one host; run
+    with ``--listen`` and no cookie it serves one host after another until
+    it is stopped.
+    """
+    spawned = os.environ.get(wire.COOKIE_KEY) == wire.COOKIE_VALUE
+    if not spawned and listen is None:
+        print(NOT_A_PROGRAM.format(module=module_id, name=spec.name), file=sys.stderr)
+        return 1
+    if spawned:
+        _watch_parent()
+    host = os.environ.get(wire.HOST_ENV)
+    if host and host != spec.name:
+        spec = find_host(host)
+    registry = environment_registry(spec=spec)
+    info = registry.get(module_id)
+    namespace = registry.namespaces.get(info.namespace)
+    app = wire.interface_version(namespace.load() if namespace is not None else None)
+    secret, secret_path = _secret(module_id, info.distribution, spawned, secret_file)
+    listener, network, address, private = _listen(module_id, info.distribution, listen, secret)
+    try:
+        print(wire.handshake_line(app, network, address), flush=True)
+        if spawned:
+            # The handshake is stdout's only line for the host: from here on the module's output
+            # joins its stderr, which the host forwards line by line, prefixed with the module ID.
+            os.dup2(2, 1)
+            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        else:
+            url = f"unix:{address}" if network == "unix" else f"tcp://{address}"
+            where = f'secret_file = "{secret_path}"' if secret_path else f"secret from ${wire.SECRET_ENV}"
+            print(
+                f"{spec.name} serve-module: serving {module_id} on {url}; a host reattaches with\n"
+                f'  isolation = {{ address = "{url}", {where} }}',
+                file=sys.stderr,
+                flush=True,
+            )
+        session = _Session(registry, module_id, info.distribution, app)
+        while True:
+            try:
+                conn = listener.accept()
+            except (AuthenticationError, OSError, EOFError) as exc:
+                # A peer without the secret, or one that hung up during the challenge: the worker goes on.
+                print(f"{module_id}: refused a connection: {type(exc).__name__}: {exc}", file=sys.stderr)
+                continue
+            if network == "tcp":
+                _no_delay(conn)
+            with conn:
+                session.serve(conn)
+            if spawned:
+                return 0
+    finally:
+        listener.close()
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def _watch_parent() -> None:
+    """Exit when the host that started this worker goes away, however it ends."""
+    if sys.platform.startswith("linux"):
+        # The parent-death signal, through libc: only a worker on Linux needs ctypes.
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent = os.environ.get(wire.PARENT_ENV, "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        # The host died before the signal was armed.
+        os._exit(wire.EXIT_ORPHANED)
+    # The host's pipe moves off fd 0, so that a module reading stdin reads nothing rather than the pipe.
+    watched = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    threading.Thread(target=_exit_at_eof, args=(watched,), name="corehost-parent-watch", daemon=True).start()
+
+
+def _exit_at_eof(fd: int) -> None:
+    while os.read(fd, 4096):
+        pass
+    os._exit(wire.EXIT_ORPHANED)
+
+
+def _secret(module_id: str, distribution: str, spawned: bool, secret_file: str | None) -> tuple[bytes, str]:
+    """The shared secret, and the file a reattaching host reads it from ('' when it comes from the environment)."""
+    if secret_file and os.path.exists(secret_file):
+        with open(secret_file, "rb") as f:
+            return f.read().strip(), secret_file
+    from_env = os.environ.get(wire.SECRET_ENV, "")
+    if from_env:
+        return from_env.encode(), ""
+    if spawned:
+        raise WorkerStartFailed(
+            module_id, distribution, f"the host gave worker {module_id} no secret (${wire.SECRET_ENV} is empty)"
+        )
+    secret = wire.new_secret().hex().encode()
+    path = secret_file or os.path.join(tempfile.mkdtemp(prefix="corehost-secret-"), "secret")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(secret)
+    return secret, path
+
+
+def _listen(
+    module_id: str, distribution: str, listen: str | None, secret: bytes
+) -> tuple[Listener, str, str, str | None]:
+    """A listener on ``listen``, else on a socket in a new private directory.
+
+    Returns the listener, its network ("unix" or "tcp"), its address and that directory.
+    """
+    private = None
+    if listen is None:
+        private = tempfile.mkdtemp(prefix="corehost-")
+        family, address = "AF_UNIX", os.path.join(private, "worker.sock")
+    else:
+        try:
+            family, address = wire.parse_address(listen)
+        except ValueError as exc:
+            raise WorkerStartFailed(module_id, distribution, f"--listen: {exc}") from None
+    # The socket file is made 0600 as it is bound: only this user can connect, secret or not.
+    umask = os.umask(0o177)
+    try:
+        listener = Listener(address, family=family, authkey=secret)
+    except OSError as exc:
+        if private is not None:
+            shutil.rmtree(private, ignore_errors=True)
+        raise WorkerStartFailed(
+            module_id, distribution, f"cannot listen on {listen or address}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        os.umask(umask)
+    if family == "AF_UNIX":
+        return listener, "unix", str(address), private
+    host, port = listener.address
+    return listener, "tcp", f"{host}:{port}", private
+
+
+def _no_delay(conn: Connection) -> None:
+    """Small replies go out at once on TCP: a call is one small frame each way."""
+    sock = socket.socket(fileno=conn.fileno())
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    finally:
+        sock.detach()
+
+
+class _Session:
+    """What one host connection does: load the module, answer its calls, clean it up."""
+
+    def __init__(self, registry: Registry, module_id: str, distribution: str, app: int) -> None:
+        self.registry = registry
+        self.module_id = module_id
+        self.distribution = distribution
+        self.app = app
+        self.ctx: Context | None = None
+        self.instance: Any = None
+
+    def serve(self, conn: Connection) -> None:
+        recv, send, loads, dumps = conn.recv_bytes, conn.send_bytes, wire.loads, wire.dumps
+        try:
+            while True:
+                try:
+                    message = loads(recv())
+                except (EOFError, OSError):
+                    return
+                if message[0] == wire.CALL:
+                    reply = self._call(message[1], message[2], message[3])
+                else:
+                    reply = self._control(message)
+                try:
+                    data = dumps(reply)
+                except Exception as exc:
+                    data = dumps(
+                        (wire.RAISED, "TypeError", f"the result of {message[1]}() cannot be sent to the host: {exc}")
+                    )
+                send(data)
+        finally:
+            self._cleanup()
+
+    def _call(self, name: str, args: Any, kwargs: Any) -> tuple[Any, ...]:
+        try:
+            return (wire.OK, getattr(self.instance, name)(*args, **kwargs))
+        except MemoryError:
+            _out_of_memory(self.module_id, name)
+        except Exception as exc:
+            return (wire.RAISED, type(exc).__name__, str(exc))
+
+    def _control(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
+        kind = message[0]
+        if kind == wire.HELLO:
+            return (wire.OK, (wire.CORE_PROTOCOL, self.app, os.getpid(), self.distribution))
+        try:
+            if kind == wire.LOAD:
+                self._cleanup()
+                self.ctx = Context(self.registry)
+                self.instance = self.ctx.load(self.module_id, message[1], message[2])
+                return (wire.OK, None)
+            if kind == wire.LIFECYCLE and message[1] == "cleanup":
+                self._cleanup(raising=True)
+                return (wire.OK, None)
+            if kind == wire.LIFECYCLE:
+                method = getattr(self.instance, message[1], None)
+                return (wire.OK, None if method is None else method())
+        except MemoryError:
+            _out_of_memory(self.module_id, str(message[1]))
+        except CorehostError as exc:
+            return (wire.FAILED, *_fields(exc))
+        except Exception as exc:
+            return (wire.RAISED, type(exc).__name__, str(exc))
+        return (wire.RAISED, "ValueError", f"unknown message kind {kind!r}")
+
+    def _cleanup(self, raising: bool = False) -> None:
+        ctx, self.ctx, self.instance = self.ctx, None, None
+        if ctx is None:
+            return
+        try:
+            ctx.cleanup()
+        except CorehostError:
+            if raising:
+                raise
+
+
+def _fields(exc: CorehostError) -> tuple[str, str, Any]:
+    """A corehost error as (class name, message, the fields that rebuild it in the host)."""
+    if isinstance(exc, ConfigErrors):
+        return ("ConfigErrors", exc.message, [(e.path, e.detail) for e in exc.errors])
+    if isinstance(exc, ConfigError):
+        return ("ConfigError", exc.message, [(exc.path, exc.detail)])
+    if isinstance(exc, LifecycleError):
+        cause = exc.cause
+        return (
+            "LifecycleError",
+            exc.message,
+            (exc.module_id, exc.path, exc.phase, type(cause).__name__, str(cause), exc.distribution),
+        )
+    return (type(exc).__name__, exc.message, None)
+
+
+def _out_of_memory(module_id: str, during: str) -> NoReturn:
+    """A worker whose module ran out of memory is in no state to go on: it says so and exits at once."""
+    os.write(2, f"{module_id}: out of memory (MemoryError) in {during}; the worker exits\n".encode())
+    os._exit(wire.EXIT_NO_MEMORY)
