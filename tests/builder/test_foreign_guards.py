@@ -9,6 +9,7 @@ build runs it, through :func:`inspect_foreign` and :func:`describe_foreign`.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 import subprocess
@@ -17,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from corehost_build.errors import GuardFailure, GuardRunError, SpecError
+from corehost_build import foreign_target
+from corehost_build.errors import GuardFailure, GuardRunError, ProbeError, SpecError
 from corehost_build.foreign import SHIPPED, ForeignHost, host_from_table, shipped_host, table_example
 from corehost_build.foreignprobe import ForeignReport, describe_foreign, inspect_foreign
 
@@ -208,6 +210,16 @@ def test_llm_misspelt_register_command(llm_report: ForeignReport) -> None:
     assert {p["distribution"] for p in llm_report.plugins} >= {"llm-fixture-good", "llm-fixture-misspelt"}
 
 
+def test_one_module_behind_two_entry_points(llm_report: ForeignReport) -> None:
+    problem = only(llm_report, "llm-fixture-twice")
+    assert str(problem) == (
+        "error: plugin 'fixture_twice_again' (distribution llm-fixture-twice): llm-fixture-twice 0.2.0, entry point "
+        "'fixture_twice_again = llm_fixture_twice' in group 'llm': it loads the object llm-fixture-twice 0.2.0, "
+        "entry point 'fixture_twice = llm_fixture_twice' in group 'llm' loads, and pluggy refuses to register one "
+        "plugin twice, so llm would fail to start. Keep one of the two entry points."
+    )
+
+
 # --- pytest -------------------------------------------------------------------------------------------------
 
 
@@ -290,6 +302,27 @@ def test_a_plugin_that_blocks_while_imported_is_named_by_the_timeout(foreign_ven
         "the guards of tinyhost did not finish within 3 s: it was importing sleepy = fixture_sleepy "
         "(fixture-sleepy 0.1.0), which blocks while being imported"
     )
+
+
+def test_an_environment_without_pluggy_or_the_host_is_refused(foreign_venv: Venv, tmp_path: Path) -> None:
+    with pytest.raises(ProbeError, match=r"the guards of datasette cannot run in \S+: pluggy is not installed"):
+        inspect_foreign(foreign_venv.python, host("datasette"), timeout=TIMEOUT, path=[str(tmp_path)])
+    absent = dataclasses.replace(host("datasette"), name="absent", distribution="absent")
+    with pytest.raises(ProbeError, match="the host distribution 'absent' is not installed in this environment"):
+        inspect_foreign(foreign_venv.python, absent, timeout=TIMEOUT)
+
+
+def test_target_script_is_python38_with_stdlib_and_pluggy_only() -> None:
+    """The target has no corehost and may be an old Python: the script is checked for both on its source."""
+    source = Path(foreign_target.__file__).read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 8))
+    first = tree.body[1]
+    assert isinstance(first, ast.ImportFrom) and first.module == "__future__", "annotations must stay unevaluated"
+    imported = {
+        alias.name.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    } | {node.module.partition(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported - set(sys.stdlib_module_names) == {"pluggy"}
+    assert not {"removeprefix", "removesuffix"} & {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
 
 
 # --- descriptions and [host] tables -------------------------------------------------------------------------

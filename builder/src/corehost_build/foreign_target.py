@@ -174,6 +174,10 @@ class Plugin:
         return found
 
 
+def _refused(reason: str) -> str:
+    return f"pluggy refuses it when it is registered: {reason.rstrip('.')}. Fix the plugin, or leave it out."
+
+
 def _spec_names(pm: Any) -> list[str]:
     return sorted(name for name, hook in vars(pm.hook).items() if not name.startswith("_") and hook.has_spec())
 
@@ -230,7 +234,8 @@ def _check_hookimpl(pm: Any, pluggy: Any, plugin: Plugin, attr: str, opts: dict[
     kind = "wrapper=True" if opts.get("wrapper") else "hookwrapper=True"
 
     def add(message: str, severity: str = "error") -> None:
-        problems.append(plugin.problem("hookimpl", hook_name, message, severity, plugin=plugin.name))
+        text = message if message.endswith(".") else message + "."
+        problems.append(plugin.problem("hookimpl", hook_name, text, severity, plugin=plugin.name))
 
     if hook.is_historic() and wrapper:
         add(
@@ -261,7 +266,7 @@ def _check_hookimpl(pm: Any, pluggy: Any, plugin: Plugin, attr: str, opts: dict[
         try:
             pm._verify_hook(hook, impl)
         except pluggy.PluginValidationError as exc:
-            add(f"pluggy refuses it: {' '.join(str(exc).split())}")
+            add(_refused(" ".join(str(exc).split())))
         except Exception:  # a pluggy whose private check differs is checked by the rules above alone
             pass
     warn = getattr(spec, "warn_on_impl", None)
@@ -440,22 +445,35 @@ def _inspect(pluggy: Any, host: dict[str, Any]) -> dict[str, Any]:
             pm.register(builtin)
         except Exception as exc:
             host_problem(host["name"], f"its own plugin {builtin.__name__!r} does not register: {exc}", "warning")
+    by_object: dict[int, Plugin] = {}
     for plugin in plugins:
         if not plugin.loaded:
+            continue
+        first = by_object.setdefault(id(plugin.obj), plugin)
+        if first is not plugin:
+            problems.append(
+                plugin.problem(
+                    "plugin",
+                    plugin.name,
+                    f"it loads the object {first.where} loads, and pluggy refuses to register one plugin twice, so "
+                    f"{host['name']} would fail to start. Keep one of the two entry points.",
+                )
+            )
             continue
         found = []
         for attr, opts, function in _hookimpls(pm, plugin.obj):
             found += _check_hookimpl(pm, pluggy, plugin, attr, opts, function)
         problems += found
+        # Registering is what the host does next: whatever pluggy refuses there and the checks above did not
+        # name (a plugin object registered twice, a rule of a newer pluggy) is reported in pluggy's words.
         try:
             pm.register(plugin.obj, name=plugin.name)
         except pluggy.PluginValidationError as exc:
             if not any(p["severity"] == "error" for p in found):
-                problems.append(
-                    plugin.problem("plugin", plugin.name, f"pluggy refuses it: {' '.join(str(exc).split())}")
-                )
+                problems.append(plugin.problem("plugin", plugin.name, _refused(" ".join(str(exc).split()))))
         except ValueError as exc:
-            problems.append(plugin.problem("plugin", plugin.name, f"pluggy refuses it: {' '.join(str(exc).split())}"))
+            # pluggy's message goes on with every registered plugin; its first line says what is wrong.
+            problems.append(plugin.problem("plugin", plugin.name, _refused(str(exc).splitlines()[0])))
     listing = [
         {
             "distribution": p.distribution,
@@ -584,7 +602,9 @@ def describe(distribution: str) -> dict[str, Any]:
                         answer["notes"].append(f"the script {script.name}'s module {name} fails: {_failure(exc)}")
                 except (Exception, SystemExit) as exc:
                     answer["notes"].append(f"importing {name} fails: {_failure(exc)}")
-            mine = [(pm, where) for pm, where in watch.managers if where.partition(".")[0] == top and _spec_names(pm)]
+            # The host's own package's manager first; else one the host's code made through another package.
+            made = [(pm, where) for pm, where in watch.managers if _spec_names(pm)]
+            mine = [(pm, where) for pm, where in made if where.partition(".")[0] == top] or made
             if mine:
                 chosen = (script, mine[0][0], mine[0][1])
                 break

@@ -90,7 +90,7 @@ def _run(python: Path, args: Sequence[str], *, timeout: float, path: Sequence[st
                 culprit = f"it was importing {last}" if last else "it had not begun importing a plugin"
                 raise GuardRunError(
                     f"{what} did not finish within {timeout:g} s: {culprit}, which blocks while being imported (a "
-                    "network call, a prompt, a loop at module level). Leave that plugin out, or raise "
+                    "network call, a prompt, a loop at module level). Leave out what blocks, or raise "
                     "--guard-timeout if it is only slow; nothing was written to the destination."
                 ) from None
             err.seek(0)
