@@ -19,6 +19,16 @@ per-build directory of the user's cache; unpacking goes to a temporary
 directory that is renamed into place, so concurrent first runs are safe and a
 later run finds either nothing or a complete directory. ``corehost cache list``
 and ``corehost cache clean`` keep that cache from growing without bound.
+
+The same file starts a built *foreign* host (a pluggy application such as
+datasette, llm or pytest, described by the builder rather than changed):
+as the ``__main__.py`` of its ``.pyz``, and, with a shell header, as the
+console script of its venv (:func:`run_foreign`). There it runs the host's
+own console-script entry point, in an interpreter that sees only the built
+distributions, refuses the host's plugin-installing commands with the
+rebuild command instead, and prints the build record when
+:data:`INFO_ENV` is set (a variable, so no flag of the host's own CLI is
+taken from it).
 """
 
 from __future__ import annotations
@@ -28,10 +38,15 @@ import sys
 from typing import Any
 
 #: Filled in by the builder: id, python, requires_python, compiled_for (with compiled code only), rebuild,
-#: platform, extract, site, and host (a HostSpec's target) for host apps.
+#: platform, extract, site, and host (a HostSpec's target) for host apps; a foreign host's artifact has
+#: ``foreign`` instead of ``host`` (see :func:`run_foreign`), and its venv launcher ``venv`` too.
 BUNDLE: dict[str, Any] = {}
 
 CACHE_ENV = "COREHOST_CACHE_DIR"
+#: Set (to anything but empty) to make a foreign host's artifact print its build record instead of running.
+INFO_ENV = "COREHOST_BUILD_INFO"
+#: The build record of a foreign host's artifact: at the root of its ``.pyz``, at the top of its venv.
+RECORD_FILE = "corehost-build.json"
 _TMP_PREFIX = ".tmp-"
 _NAMES = {"cpython": "CPython", "pypy": "PyPy"}
 
@@ -225,13 +240,21 @@ def clean_cache(keep_current: bool = True) -> list[str]:
     return removed
 
 
-def render_main(bundle: dict[str, Any]) -> str:
-    """This file's source with :data:`BUNDLE` filled in: the archive's ``__main__.py``."""
+def render_main(bundle: dict[str, Any], header: str = "") -> str:
+    """This file's source with :data:`BUNDLE` filled in: the archive's ``__main__.py``.
+
+    ``header`` replaces the module docstring: a venv's console script starts
+    with the shell lines that find its interpreter, and a docstring after
+    them would no longer be the first statement, which ``__future__``
+    imports must follow.
+    """
     # The builder's only; every start reads this file.
     import pprint
 
     with open(__file__, encoding="utf-8") as f:
         source = f.read()
+    if header:
+        source = header + source[source.index('"""', 3) + 4 :]
     placeholder = "BUNDLE: dict[str, Any] = {}\n"
     filled = f"BUNDLE: dict[str, Any] = {pprint.pformat(bundle, width=100, sort_dicts=True)}\n"
     return source.replace(placeholder, filled, 1)
@@ -251,11 +274,117 @@ def enter(archive: str) -> dict[str, Any]:
     return BUNDLE
 
 
+def _artifact(archive: str) -> str:
+    """How the user named this artifact: the ``.pyz`` as started, or the venv's folder."""
+    if BUNDLE.get("venv"):
+        return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return sys.argv[0] or archive
+
+
+def _record(archive: str) -> str:
+    """The build record's JSON text, read from the artifact only when asked for."""
+    if BUNDLE.get("venv"):
+        with open(os.path.join(_artifact(archive), RECORD_FILE), encoding="utf-8") as f:
+            return f.read()
+    import zipfile
+
+    with zipfile.ZipFile(archive) as zf:
+        return zf.read(RECORD_FILE).decode("utf-8")
+
+
+def _command(args: list[str]) -> str:
+    """The subcommand of a click-style command line: its first word that is not an option."""
+    return next((a for a in args if not a.startswith("-")), "")
+
+
+def refusal(foreign: dict[str, Any], artifact: str, args: list[str]) -> str:
+    """Why a plugin-installing command is refused, with the rebuild command that does what it asked."""
+    import shlex
+
+    command = _command(args)
+    names = [a for a in args[args.index(command) + 1 :] if not a.startswith("-")]
+    words = str(BUNDLE.get("rebuild", "")).split()
+    inputs = " ".join(words)
+    if command == "uninstall" and names:
+        dropped = {n.lower() for n in names}
+        kept = []
+        for i in range(0, len(words) - 1, 2):
+            if not (words[i] == "--with" and words[i + 1].lower() in dropped):
+                kept += words[i : i + 2]
+        inputs, wanted = " ".join(kept), f"To leave out {', '.join(names)}"
+    else:
+        inputs += "".join(f" --with {shlex.quote(n)}" for n in names)
+        wanted = f"To add {', '.join(names)}" if names else "To change its plugins"
+    destination = "--venv" if BUNDLE.get("venv") else "--output"
+    plugins = ", ".join(foreign["plugins"]) or "none"
+    return (
+        f"'{foreign['script']} {command}' is refused: {artifact} is a built bundle of {foreign['host']} with exactly "
+        f"the plugins it was built with ({plugins}); nothing is installed into it or removed from it. {wanted}, "
+        f"rebuild it (from the folder it was built in): corehost-build build {inputs} {destination} "
+        f"{shlex.quote(os.path.abspath(artifact))}"
+    )
+
+
+def _added(site: str, dists: list[str]) -> list[str]:
+    """Distributions in ``site`` that the build did not put there."""
+    built = set(dists)
+    return sorted(n[: -len(".dist-info")] for n in os.listdir(site) if n.endswith(".dist-info") and n not in built)
+
+
+def _venv_site() -> str:
+    # Under -I a venv's path is the standard library, then its own site-packages.
+    return [p for p in sys.path if p.endswith("site-packages")][-1]
+
+
+def run_foreign(archive: str) -> None:
+    """Run a foreign host's console script from its artifact; never returns.
+
+    A ``.pyz`` started without ``-I -S`` starts itself again with them, so
+    that no user or system site-packages, ``.pth`` file or ``PYTHON*``
+    variable adds a distribution the host would then load as a plugin; a
+    venv's launcher passes ``-I`` itself (its venv has no system site).
+    """
+    foreign: dict[str, Any] = BUNDLE["foreign"]
+    if not BUNDLE.get("venv") and not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
+        os.execv(sys.executable, [sys.executable, "-I", "-S", sys.argv[0] or archive, *sys.argv[1:]])
+    artifact = _artifact(archive)
+    args = sys.argv[1:]
+    if os.environ.get(INFO_ENV):
+        sys.stdout.write(_record(archive))
+        sys.exit(0)
+    try:
+        if _command(args) in foreign["refuse"]:
+            raise BundleError(refusal(foreign, artifact, args))
+        if BUNDLE.get("venv"):
+            site = _venv_site()
+        else:
+            enter(archive)
+            site = sys.path[0]
+        added = _added(site, foreign["dists"])
+        if added:
+            raise BundleError(
+                f"{artifact} holds distribution(s) its build did not put there: {', '.join(added)}; the host would "
+                f"load them as plugins. Remove them, or rebuild it (corehost-build build {BUNDLE.get('rebuild', '')})."
+            )
+    except BundleError as exc:
+        print(f"{foreign['script']}: error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    import importlib
+
+    module, _, attribute = foreign["entry"].partition(":")
+    target: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    sys.exit(target())
+
+
 def main() -> None:
     """Run corehost from the archive this file is the ``__main__`` of."""
     # The archive path exactly as the interpreter put it on sys.path: zipimport caches an archive's
     # directory by that string, and an absolute spelling would make it read the directory again.
     archive = os.path.dirname(__file__)
+    if BUNDLE.get("foreign"):
+        run_foreign(archive)
     try:
         enter(archive)
     except BundleError as exc:

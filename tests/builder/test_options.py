@@ -156,10 +156,11 @@ def test_build_record_keeps_the_words_used(folders: tuple[Path, Path]) -> None:
 
 def test_request_fields_and_defaults_come_from_the_table() -> None:
     """Every option fills the request field of its name with the table's default; ``--with`` and
-    ``--plugins-dir`` both fill ``plugins``, and ``inputs`` is the build record's."""
+    ``--plugins-dir`` both fill ``plugins``, ``inputs`` is the build record's, and a build file's
+    ``[host]`` table (the ``host`` option) fills ``foreign`` too."""
     fields = {f.name: f for f in dataclasses.fields(BuildRequest)}
     names = {o.name for o in OPTIONS} - {"with_", "plugins_dirs"}
-    assert set(fields) == names | {"plugins", "inputs"}
+    assert set(fields) == names | {"plugins", "inputs", "foreign"}
     for option in OPTIONS:
         if option.name in fields and not option.repeatable:
             assert fields[option.name].default == option.default, option.name

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from corehost_build import rebuild
 from corehost_build.atomic import unwritable
 from corehost_build.errors import SpecError
+from corehost_build.hosts import foreign_host
 from corehost_build.lock import LockedPackage, check_name, digest, export
 from corehost_build.outputs import Output, output_of
 from corehost_build.progress import Progress
@@ -53,6 +54,8 @@ class BuildResult:
     output: Path | None = None
     #: The bundle's summary as its build reported it, for an up-to-date ``--output``.
     bundle_json: dict[str, Any] | None = None
+    #: A foreign host's build: the host, the plugin entry points it loads, the install tools left out.
+    foreign: dict[str, Any] | None = None
 
     @property
     def artifact(self) -> Path:
@@ -79,6 +82,7 @@ class BuildResult:
             "seconds": self.seconds,
             "wheels_cached": self.wheels_cached,
             "up_to_date": self.up_to_date,
+            **({"foreign": self.foreign} if self.foreign is not None else {}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -89,6 +93,7 @@ class BuildResult:
             "warnings": self.warnings,
             "packages": [p.to_record() for p in self.packages],
             "bundle": self.bundle.to_json() if self.bundle else None,
+            **({"foreign": self.foreign} if self.foreign is not None else {}),
         }
 
 
@@ -99,7 +104,7 @@ def _check_request(request: BuildRequest, output: Output, progress: Progress) ->
         if unusual is not None:
             progress.say(f"warning: {unusual}")
     if request.from_lock is not None:
-        if request.plugins or request.replace or request.host is not None:
+        if request.plugins or request.replace or (request.host is not None and request.foreign is None):
             raise SpecError(
                 f"--from-lock {request.from_lock} rebuilds exactly the locked set, so --with, --host, --replace "
                 "and --plugins-dir cannot be added to it; drop them, or build from the inputs with --lock instead."
@@ -125,8 +130,8 @@ def _pin_all(request: BuildRequest) -> list[Pinned]:
     pinned = [pin(host, "host", offline=request.offline)]
     pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
     pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
-    if not any(p.name == "corehost" for p in pinned):
-        # A host application builds on a corehost too: the one the builder came with.
+    if foreign_host(request) is None and not any(p.name == "corehost" for p in pinned):
+        # A host application builds on a corehost too: the one the builder came with (a foreign host needs none).
         pinned.append(pin(default_host(), "runtime", offline=request.offline))
     return pinned
 
@@ -174,6 +179,7 @@ def _already_built(
         up_to_date=True,
         output=output.dest if output.single_file else None,
         bundle_json=summary.get("bundle"),
+        foreign=summary.get("foreign"),
     )
 
 

@@ -130,10 +130,10 @@ def build_command(as_json: bool, **params: Any) -> None:
             "written (--upgrade resolves again)"
         )
     elif not as_json:
-        progress.say(
-            f"built {result.artifact} in {result.seconds:.2f} s: {len(result.packages)} packages, "
-            f"{len(result.modules)} modules"
-        )
+        made = f"{len(result.modules)} modules"
+        if result.foreign is not None:
+            made = f"{len(result.foreign['entry_points'])} {result.foreign['host']} plugin entry point(s)"
+        progress.say(f"built {result.artifact} in {result.seconds:.2f} s: {len(result.packages)} packages, {made}")
 
 
 @cli.command("verify")

@@ -6,17 +6,31 @@ application that is a corehost-based host declares itself in the
 the target environment which host that distribution declares (``python -m
 corehost.probe hosts``), so the guards read that host's entry-point groups
 and a bundle starts that host's CLI.
+
+A *foreign* host (datasette, llm, pytest: a pluggy application that is no
+corehost host) is chosen here too, once, before anything is resolved:
+``--host NAME`` of a host the builder ships a description of, or a build
+file's ``[host]`` table. Such a build takes no corehost runtime, runs the
+foreign guards (:mod:`corehost_build.foreignprobe`) instead of the probe's,
+and its artifact starts the host's own console script
+(:mod:`corehost_build.foreignbuild`); every other step is the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
 from corehost_build.errors import SpecError
+from corehost_build.foreign import ForeignHost, shipped_host
 from corehost_build.probe import ask
+
+if TYPE_CHECKING:
+    from corehost_build.request import BuildRequest
 
 COREHOST = "corehost"
 
@@ -26,11 +40,37 @@ class BuildHost:
     """The host a build is for: its name, and where its :class:`~corehost.hostspec.HostSpec` lives."""
 
     name: str
+    #: A HostSpec's target; for a foreign host, its console script's entry point (``datasette.cli:cli``).
     target: str
+    #: The description of a foreign host; ``None`` for corehost and its host applications.
+    foreign: ForeignHost | None = None
 
     @property
     def is_corehost(self) -> bool:
         return self.name == COREHOST
+
+
+def foreign_host(request: BuildRequest) -> ForeignHost | None:
+    """The foreign host ``request`` builds, or ``None`` for corehost or a corehost host application.
+
+    Decided from the request alone, before the resolve: a foreign build's lock
+    takes no corehost runtime. A build file's ``[host]`` table describes
+    one; ``--host NAME`` names one when the builder ships its description.
+    """
+    if request.foreign is not None:
+        return request.foreign
+    if request.host is None or request.host.requirement is None:
+        return None
+    return shipped_host(request.host.requirement.name)
+
+
+def foreign_in_lock(names: Iterable[str]) -> ForeignHost | None:
+    """The foreign host of a lock (``--from-lock``): one without corehost, holding exactly one shipped host."""
+    canonical = {canonicalize_name(n) for n in names}
+    if COREHOST in canonical:
+        return None
+    found = [host for host in map(shipped_host, sorted(canonical)) if host is not None]
+    return found[0] if len(found) == 1 else None
 
 
 def declared_host(python: Path, distribution: str | None) -> BuildHost:

@@ -34,6 +34,7 @@ SPECS = "specs"  # repeatable; each value is a spec or path, relative to where i
 NAMES = "names"  # repeatable; distribution names
 REPLACES = "replaces"  # repeatable NAME=PATH; a table of NAME = "PATH" in a build file
 PLACE = "place"  # one spec or path, relative to where it was written
+HOST = "host"  # a PLACE; in a build file also a [host] table describing a foreign host (kept as written)
 TEXT = "text"  # one string taken as written
 INTERPRETER = "interpreter"  # a Python interpreter: a name on PATH, or a path
 SWITCH = "switch"  # true or false
@@ -85,7 +86,7 @@ class Option:
             return [(v, here) for v in value]
         if self.kind == NAMES:
             return list(value)
-        if self.kind == PLACE:
+        if self.kind in (PLACE, HOST):
             return (value, here)
         if self.kind == SWITCH:
             return not value if self.negated else bool(value)
@@ -107,10 +108,12 @@ class Option:
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise BuildFileError(f'{where}: expected a table of NAME = "PATH", got {value!r}.')
             return [(f"{name}={target}", base) for name, target in value.items()]
-        if self.kind in (PLACE, TEXT):
+        if self.kind == HOST and isinstance(value, dict):
+            return value
+        if self.kind in (PLACE, TEXT, HOST):
             if not isinstance(value, str):
                 raise BuildFileError(f"{where}: expected a string, got {value!r}.")
-            return (value, base) if self.kind == PLACE else value
+            return value if self.kind == TEXT else (value, base)
         if self.kind == INTERPRETER:
             if not isinstance(value, str):
                 raise BuildFileError(f"{where}: expected the path of a Python interpreter, got {value!r}.")
@@ -133,8 +136,9 @@ OPTIONS: tuple[Option, ...] = (
            help="Take every plugin project and wheel in DIR."),
     Option("allow_plain", "--allow-plain", "allow-plain", NAMES, recorded=True, metavar="NAME",
            help="Let --with NAME be a plain dependency that provides no module, namespace, hook or host."),
-    Option("host", "--host", "host", PLACE, recorded=True, metavar="SPEC",
-           help="The corehost to build on (default: the builder's own)."),
+    Option("host", "--host", "host", HOST, recorded=True, metavar="SPEC",
+           help="The host: a corehost (default: the builder's own), a host application, or a pluggy "
+                "application such as datasette, llm or pytest."),
     Option("replace", "--replace", "replace", REPLACES, recorded=True, metavar="NAME=PATH",
            help="Swap dependency NAME for a local project or wheel."),
     Option("find_links", "--find-links", "find-links", SPECS, recorded=True, metavar="DIR",

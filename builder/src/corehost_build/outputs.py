@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from corehost_build.cache import cache_dir
 from corehost_build.errors import SpecError
+from corehost_build.hosts import foreign_host
 from corehost_build.progress import Progress
 from corehost_build.request import BuildRequest
 from corehost_build.target import Target
@@ -96,14 +97,20 @@ class VenvOutput:
             )
 
     def requirements(self, request: BuildRequest) -> list[str]:
-        # A venv is a place people install more into; a bundle has no installer to run.
-        return ["pip"] if request.pip else []
+        # A venv is a place people install more into; a bundle has no installer to run, nor has a foreign
+        # host's venv, whose plugins are exactly the built ones.
+        return ["pip"] if request.pip and foreign_host(request) is None else []
 
     def site(self, staged: Staged) -> Path:
         return site_packages(staged.staging.venv)
 
     def freeze(self, staged: Staged) -> None:
         # Imported here, like the writers below: choosing an output (all an up-to-date rebuild does) needs none.
+        if staged.build_host.foreign is not None:
+            from corehost_build.foreignbuild import freeze_venv
+
+            freeze_venv(staged.staging.venv, self.site(staged), staged.build_host, staged.record)
+            return
         from corehost_build.freeze import write_frozen
 
         write_frozen(staged.staging.venv, staged.registry, staged.record)
@@ -136,22 +143,31 @@ class BundleOutput:
 
     def commit(self, staged: Staged, progress: Progress) -> Made:
         from corehost_build.bytecode import compile_all
+        from corehost_build.foreignbuild import ForeignShippedCheck
         from corehost_build.zipapp import ShippedCheck, write_zipapp
 
         venv, target, build_host = staged.staging.venv, staged.target, staged.build_host
+        check: ShippedCheck | ForeignShippedCheck | None = None
+        if target.cross:
+            # A bundle for another platform cannot start here; the staged venv's guards stand for it.
+            check = None
+        elif build_host.foreign is not None:
+            check = ForeignShippedCheck(
+                venv_python(venv), staged.guard_timeout, build_host.foreign, python_version(venv)
+            )
+        else:
+            check = ShippedCheck(venv_python(venv), staged.guard_timeout, build_host.name, python_version(venv))
         bundle = write_zipapp(
             self.site(staged),
             self.dest,
             registry_data=staged.registry,
             record=staged.record,
             python_tag=target.python_tag,
-            host=None if build_host.is_corehost else build_host.target,
+            host=None if build_host.is_corehost or build_host.foreign else build_host.target,
+            foreign=build_host if build_host.foreign is not None else None,
             compiler=partial(compile_all, venv_python(venv), python_version(venv), cache=cache_dir() / "pyc"),
             platform_tag=target.platform_tag,
-            # A bundle for another platform cannot start here; the staged venv's guards stand for it.
-            check=None
-            if target.cross
-            else ShippedCheck(venv_python(venv), staged.guard_timeout, build_host.name, python_version(venv)),
+            check=check,
         )
         progress.note(
             f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "

@@ -18,7 +18,7 @@ from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
 from corehost_build.guards import cached_inspect, modules_of, require_clean, require_crossable, warnings_of
-from corehost_build.hosts import declared_host
+from corehost_build.hosts import BuildHost, declared_host, foreign_host, foreign_in_lock
 from corehost_build.lock import LockedPackage, check_python, digest, export, installable, portable, read_lock
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
@@ -86,36 +86,39 @@ def make(
             install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
             if target.cross:
                 install_target(install_from, staging.root / "site", target, offline=request.offline)
+        plugins = [p for p in pinned if p.role == "plugin"]
+        foreign = foreign_host(request) or (foreign_in_lock(p.name for p in packages) if request.from_lock else None)
         with progress.step("guards"):
-            host_pin = next((p for p in pinned if p.role == "host"), None)
-            build_host = declared_host(venv_python(staging.venv), host_pin.name if host_pin else None)
-            report, reused_report = cached_inspect(
-                venv_python(staging.venv),
-                request.guard_timeout,
-                build_host.name,
-                lock_text=lock_file.read_text(encoding="utf-8"),
-                python_version=python_version(staging.venv),
-            )
-            require_clean(report)
-            require_crossable(report, request.isolate)
-            plugins = [p for p in pinned if p.role == "plugin"]
-            require_plugins(plugins, report, site_packages(staging.venv), request.allow_plain)
-            warnings = warnings_of(report)
-            for w in warnings:
-                progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
-            barren = no_module_warning(plugins, report)
-            if barren is not None:
-                warnings.append(barren)
-                progress.say(f"warning: {barren['message']}")
-            modules = modules_of(report)
-            progress.note(
-                f"{len(modules)} modules, {len(warnings)} warning(s)"
-                + (" (same set as a checked build)" if reused_report else "")
-            )
+            if foreign is not None:
+                from corehost_build.foreignbuild import guard_foreign
+
+                if foreign.inferred:
+                    progress.say(f"{foreign.name}: described from its own metadata: {foreign.inferred_summary()}")
+                checked = guard_foreign(
+                    staging.venv,
+                    site_packages(staging.venv),
+                    foreign,
+                    plugins,
+                    request.allow_plain,
+                    request.guard_timeout,
+                )
+                build_host, registry, warnings, modules = checked.build_host, {}, [], []
+                found = sorted({str(p["distribution"]) for p in checked.report.plugins})
+                dropped = {name.partition(" ")[0] for name in checked.left_out}
+                packages = [p for p in packages if p.name not in dropped]
+                progress.note(
+                    f"{len(checked.report.plugins)} {foreign.name} plugin entry point(s)"
+                    + (f"; left out {', '.join(checked.left_out)}" if checked.left_out else "")
+                )
+            else:
+                build_host, report, modules, warnings = _guards(request, pinned, plugins, staging, lock_file, progress)
+                registry, found = report["registry"], sorted(report.get("distributions", {}))
         with progress.step("freeze"):
             plugin_names = [p.name for p in plugins]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
-            staged = Staged(staging, target, build_host, report["registry"], record, request.guard_timeout)
+            if foreign is not None:
+                record.update(checked.record())
+            staged = Staged(staging, target, build_host, registry, record, request.guard_timeout)
             output.freeze(staged)
         with progress.step("commit"):
             made = output.commit(staged, progress)
@@ -125,15 +128,52 @@ def make(
         venv=made.venv,
         lock=request.lock,
         packages=packages,
-        plugins=plugin_names or sorted(report.get("distributions", {})),
+        plugins=plugin_names or found,
         modules=modules,
         warnings=warnings,
         steps=progress.steps,
         seconds=progress.total,
         wheels_cached=sum(p.cached for p in pinned),
         bundle=made.bundle,
+        foreign=checked.summary() if foreign is not None else None,
     )
     return result, lock_text
+
+
+def _guards(
+    request: BuildRequest,
+    pinned: list[Pinned],
+    plugins: list[Pinned],
+    staging: Staging,
+    lock_file: Path,
+    progress: Progress,
+) -> tuple[BuildHost, dict[str, Any], list[str], list[dict[str, str]]]:
+    """The corehost guards in the staged venv: the host it declares, the probe's report, its modules and warnings."""
+    host_pin = next((p for p in pinned if p.role == "host"), None)
+    build_host = declared_host(venv_python(staging.venv), host_pin.name if host_pin else None)
+    report, reused_report = cached_inspect(
+        venv_python(staging.venv),
+        request.guard_timeout,
+        build_host.name,
+        lock_text=lock_file.read_text(encoding="utf-8"),
+        python_version=python_version(staging.venv),
+    )
+    require_clean(report)
+    require_crossable(report, request.isolate)
+    require_plugins(plugins, report, site_packages(staging.venv), request.allow_plain)
+    warnings = warnings_of(report)
+    for w in warnings:
+        progress.say(f"warning: {w['subject']} (distribution {w['distribution']}): {w['message']}")
+    barren = no_module_warning(plugins, report)
+    if barren is not None:
+        warnings.append(barren)
+        progress.say(f"warning: {barren['message']}")
+    modules = modules_of(report)
+    progress.note(
+        f"{len(modules)} modules, {len(warnings)} warning(s)"
+        + (" (same set as a checked build)" if reused_report else "")
+    )
+    return build_host, report, modules, warnings
 
 
 def _record(

@@ -18,6 +18,7 @@ from typing import Any, cast
 from packaging.utils import canonicalize_name
 
 from corehost_build.errors import SpecError
+from corehost_build.foreign import ForeignHost, host_from_table
 from corehost_build.options import BY_NAME, DEFAULT_TIMEOUT, OPTIONS, Placed
 from corehost_build.specs import Spec, parse_host, parse_replace, parse_spec
 
@@ -33,6 +34,8 @@ class BuildRequest:
     #: Plugins (canonical names) allowed to provide nothing to the host: plain dependencies on purpose.
     allow_plain: list[str] = field(default_factory=list)
     host: Spec | None = None
+    #: A foreign host described by a build file's ``[host]`` table (``host`` then names its distribution).
+    foreign: ForeignHost | None = None
     lock: Path | None = None
     from_lock: Path | None = None
     replace: dict[str, Spec] = field(default_factory=dict)
@@ -145,13 +148,20 @@ def to_request(raw: RawInputs, *, venv: Path | None = None) -> BuildRequest:
         if not folder.is_dir():
             raise SpecError(f"--find-links {placed[0]}: {folder} is not a folder of wheels; fix the path.")
         find_links.append(folder)
-    host = raw.one("host")
+    host: Placed | dict[str, Any] | None = raw.value("host")
+    foreign = None
+    if isinstance(host, dict):
+        foreign = host_from_table(
+            host, next((f"build file {w[3:]}" for w in raw.words if w[:3] == "-c "), "build file")
+        )
+        host = (foreign.distribution, Path.cwd())
     return BuildRequest(
         venv=venv,
         output=output,
         plugins=plugins,
         allow_plain=sorted({canonicalize_name(n) for n in raw.value("allow_plain")}),
         host=parse_host(*host) if host else None,
+        foreign=foreign,
         lock=_optional_path(raw.one("lock")),
         from_lock=_optional_path(raw.one("from_lock")),
         replace=replace,

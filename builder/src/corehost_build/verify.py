@@ -15,6 +15,9 @@ A bundle is checked against what it recorded about itself at build time:
   of the file is found. What is checked is what the zip holds: the build
   ran its guards inside this same file before writing it, so a bundle that
   verifies is one that passed them as shipped.
+* a foreign host's artifact (datasette, llm, pytest) the same way; its
+  record is the JSON file :data:`corehost.bundle.RECORD_FILE` (at the top
+  of the venv, at the root of the ``.pyz``) instead of a frozen registry.
 
 The record is read with :func:`ast.literal_eval`, never imported, so a
 tampered bundle runs no code while being verified. What this finds is any
@@ -36,6 +39,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from corehost.bundle import RECORD_FILE
 from corehost.frozen import FROZEN_MODULE
 from corehost_build.bundleformat import MANIFEST, SITE
 from corehost_build.errors import BuildError
@@ -97,19 +101,35 @@ def _sha256_b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode("ascii")
 
 
+def _json_record(data: bytes, where: str) -> dict[str, Any]:
+    """A foreign host's build record (:data:`corehost.bundle.RECORD_FILE`): JSON, read as data."""
+    try:
+        record = json.loads(data)
+    except ValueError:
+        record = None
+    if not isinstance(record, dict):
+        raise VerifyError(f"{where}: the build record cannot be read (it was edited or damaged); rebuild the bundle.")
+    return record
+
+
 def _verify_venv(venv: Path) -> Verified:
     sites = sorted(venv.glob("lib/python3*/site-packages"))
     frozen = sites[0] / f"{FROZEN_MODULE}.py" if sites else None
-    if frozen is None or not frozen.exists():
+    foreign = venv / RECORD_FILE
+    if sites and foreign.is_file():
+        # A foreign host's venv: the record sits at its top, beside the launcher's bin/, not in site-packages.
+        record = _json_record(foreign.read_bytes(), str(foreign))
+    elif frozen is None or not frozen.exists():
         raise VerifyError(
             f"{venv} is not a bundle built by corehost-build: it has no {FROZEN_MODULE}.py in site-packages, so "
             "there is no build record to check it against. Give the --venv folder of a build."
         )
+    else:
+        record = _record_of(frozen.read_text(encoding="utf-8", errors="replace"), str(frozen))
     site = sites[0]
-    record = _record_of(frozen.read_text(encoding="utf-8", errors="replace"), str(frozen))
     expected = _expected(record)
     problems: list[str] = []
-    owned: set[Path] = {frozen}
+    owned: set[Path] = {frozen} if frozen is not None else set()
     installed: dict[str, str] = {}
     checked = 0
     for info in sorted(site.glob("*.dist-info")):
@@ -180,7 +200,11 @@ def _verify_pyz(pyz: Path) -> Verified:
             problems += [f"entry {n}{_package_of(n)} is missing" for n in sorted(set(files) - set(names))]
             packages = _shipped(zf, names)
             frozen = f"{_site_of(names)}/{FROZEN_MODULE}.py"
-            if frozen not in names:
+            if RECORD_FILE in files:
+                # A foreign host's bundle: its record is an entry of its own, checked against the manifest above.
+                record = _json_record(zf.read(RECORD_FILE), f"{pyz}: {RECORD_FILE}") if RECORD_FILE in names else {}
+                problems += _compare(_expected(record), packages, "in the bundle") if record else []
+            elif frozen not in names:
                 problems.append(f"entry {frozen} (the build record) is missing")
             else:
                 record = _record_of(zf.read(frozen).decode("utf-8", "replace"), f"{pyz}: {frozen}")

@@ -29,17 +29,21 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from corehost.bundle import render_main
+from corehost.bundle import RECORD_FILE, render_main
 from corehost.frozen import FROZEN_MODULE, render
 from corehost_build import __version__
 from corehost_build.atomic import atomic_file
 from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 from corehost_build.cache import cache_dir
 from corehost_build.errors import BuildError, BundleCheckFailure
+from corehost_build.foreignbuild import launcher_data, record_bytes
 from corehost_build.guards import errors_of, inspect_target
 from corehost_build.target import reach
+
+if TYPE_CHECKING:
+    from corehost_build.hosts import BuildHost
 
 #: Files in a .dist-info that record the install, not the package.
 _INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "uv_cache.json", "WHEEL"})
@@ -120,6 +124,13 @@ def collect(site_packages: Path) -> tuple[dict[str, Path], dict[str, str]]:
 Compiler = Callable[[dict[str, bytes]], dict[str, bytes]]
 
 
+class Check(Protocol):
+    """A check of the finished bundle file, before it replaces anything (:class:`ShippedCheck`, a foreign one)."""
+
+    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
+        """Raise if the bundle at ``pyz`` fails; say whether the check ran (else an identical one passed)."""
+
+
 @dataclass(frozen=True)
 class ShippedCheck:
     """The interface guards, run inside the finished bundle file before it replaces anything.
@@ -155,12 +166,13 @@ class ShippedCheck:
 
 def _entries(
     files: dict[str, Path],
-    frozen_source: bytes,
+    frozen_source: bytes | None,
     extract: bool,
     compiled: Compiler,
 ) -> Iterator[tuple[str, bytes]]:
     sources = {name: path.read_bytes() for name, path in files.items()}
-    sources[f"{FROZEN_MODULE}.py"] = frozen_source
+    if frozen_source is not None:
+        sources[f"{FROZEN_MODULE}.py"] = frozen_source
     pycs = compiled({n: data for n, data in sources.items() if n.endswith(".py")})
     tag = sys.implementation.cache_tag
     for name in sorted(sources):
@@ -187,18 +199,21 @@ def write_zipapp(
     shebang: str = "/usr/bin/env python3",
     compile_code: bool = True,
     host: str | None = None,
+    foreign: BuildHost | None = None,
     compiler: Compiler | None = None,
-    check: ShippedCheck | None = None,
+    check: Check | None = None,
 ) -> Zipapp:
     """Write the bundle for ``site_packages`` to ``dest`` atomically (temp file beside it, then rename).
 
     ``check`` runs on the finished temp file before the rename (see :class:`ShippedCheck`); what it
-    raises leaves ``dest`` as it was.
+    raises leaves ``dest`` as it was. A ``foreign`` host's bundle carries no frozen registry: its
+    build record is a file of the archive (:data:`corehost.bundle.RECORD_FILE`), and it always unpacks,
+    since such hosts read their package files (templates, static files) from disk.
     """
     files, left_out = collect(site_packages)
     extensions = [name for name in files if name.endswith(_COMPILED_SUFFIXES) or ".so." in name]
-    extract = bool(extensions)
-    frozen_source = render(registry_data, record).encode("utf-8")
+    extract = bool(extensions) or foreign is not None
+    frozen_source = None if foreign is not None else render(registry_data, record).encode("utf-8")
     compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
     entries = list(_entries(files, frozen_source, extract, compiled))
     digest = hashlib.sha256()
@@ -219,6 +234,10 @@ def write_zipapp(
     if host is not None:
         # A host application's bundle starts that host's CLI (its HostSpec, imported directly).
         manifest["host"] = host
+    if foreign is not None:
+        manifest["foreign"] = launcher_data(foreign, record, None, list(files))
+        entries.append((RECORD_FILE, record_bytes(record)))
+        left_out.update({f"{e['package']} (distribution)": e["why"] for e in record.get("left_out", [])})
     main_source = render_main(manifest).encode("utf-8")
     entries.append(("__main__.py", main_source))
     if compile_code:

@@ -1,0 +1,271 @@
+"""Building real pluggy applications from the index (datasette, llm, pytest) with exactly the chosen plugins.
+
+Each artifact is built once per session by the builder's own console
+script and then used as a user uses it: a datasette ``.pyz`` and venv
+serve a SQLite database on 127.0.0.1 and show each plugin's effect, llm's
+venv runs a plugin command, pytest's ``.pyz`` runs a test folder with two
+plugins' options. Plugin-installing commands are refused with the rebuild
+command, ``COREHOST_BUILD_INFO=1`` prints the record, ``verify`` passes,
+and a plugin with a misspelt hook fails the build with nothing written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.builder.conftest import Builder
+from tests.conftest import ROOT, clean_env
+
+FOREIGN_FIXTURES = ROOT / "tests" / "fixtures" / "foreign"
+DATASETTE_PLUGINS = ("datasette-cluster-map", "datasette-json-html")
+
+
+@dataclass
+class Artifact:
+    """A built foreign artifact: the command that starts its host, and the build's ``--json`` summary."""
+
+    path: Path
+    command: list[str]
+    summary: dict[str, object]
+    cache: Path
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.command, *args],
+            capture_output=True,
+            text=True,
+            env=clean_env({"COREHOST_CACHE_DIR": str(self.cache), **(env or {})}),
+            cwd=cwd,
+            timeout=120,
+            check=False,
+        )
+
+
+def _build(builder: Builder, where: Path, *args: str) -> dict[str, object]:
+    result = builder.ok("build", *args, "--json", cwd=where)
+    return dict(json.loads(result.stdout))
+
+
+@pytest.fixture(scope="session")
+def datasette_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    where = tmp_path_factory.mktemp("ds-pyz")
+    plugins = [a for p in DATASETTE_PLUGINS for a in ("--with", p)]
+    summary = _build(builder, where, "--host", "datasette", *plugins, "--output", "ds.pyz")
+    return Artifact(where / "ds.pyz", [str(where / "ds.pyz")], summary, where / "cache")
+
+
+@pytest.fixture(scope="session")
+def datasette_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    where = tmp_path_factory.mktemp("ds-venv")
+    plugins = [a for p in DATASETTE_PLUGINS for a in ("--with", p)]
+    summary = _build(builder, where, "--host", "datasette", *plugins, "--venv", "dist/ds")
+    return Artifact(where / "dist" / "ds", [str(where / "dist" / "ds" / "bin" / "datasette")], summary, where / "cache")
+
+
+@pytest.fixture(scope="session")
+def llm_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    where = tmp_path_factory.mktemp("llm-venv")
+    summary = _build(builder, where, "--host", "llm", "--with", "llm-jq", "--venv", "dist/llm")
+    return Artifact(where / "dist" / "llm", [str(where / "dist" / "llm" / "bin" / "llm")], summary, where / "cache")
+
+
+@pytest.fixture(scope="session")
+def pytest_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    where = tmp_path_factory.mktemp("pytest-pyz")
+    args = ("--host", "pytest", "--with", "pytest-timeout", "--with", "pytest-randomly", "--output", "pytest.pyz")
+    summary = _build(builder, where, *args)
+    return Artifact(where / "pytest.pyz", [str(where / "pytest.pyz")], summary, where / "cache")
+
+
+@pytest.fixture(params=["pyz", "venv"])
+def datasette(request: pytest.FixtureRequest) -> Artifact:
+    artifact: Artifact = request.getfixturevalue(f"datasette_{request.param}")
+    return artifact
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _places_db(folder: Path) -> Path:
+    """A database whose table has map coordinates (cluster-map) and a JSON link cell (json-html)."""
+    db = folder / "data.db"
+    if not db.exists():
+        con = sqlite3.connect(db)
+        con.execute("create table places (id integer primary key, name text, latitude real, longitude real, link text)")
+        link = json.dumps({"href": "https://example.com/", "label": "Example"})
+        con.execute("insert into places (name, latitude, longitude, link) values ('Paris', 48.85, 2.35, ?)", (link,))
+        con.commit()
+        con.close()
+    return db
+
+
+def _serve(artifact: Artifact, db: Path, *paths: str) -> list[str]:
+    """Start ``serve`` on a free port, fetch ``paths`` once it answers, and stop it."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [*artifact.command, "serve", str(db), "-h", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=clean_env({"COREHOST_CACHE_DIR": str(artifact.cache)}),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=5):
+                    break
+            except OSError as exc:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    why = server.stderr.read() if server.stderr else ""
+                    raise AssertionError(f"datasette did not start: {why}") from exc
+                time.sleep(0.1)
+        pages = []
+        for path in paths:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                pages.append(response.read().decode("utf-8"))
+        return pages
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_datasette_serves_each_plugins_effect(datasette: Artifact) -> None:
+    page, script = _serve(
+        datasette,
+        _places_db(datasette.path.parent),
+        "/data/places",
+        "/-/static-plugins/datasette-cluster-map/datasette-cluster-map.js",
+    )
+    # cluster-map adds its script to a table with latitude/longitude, served from its own package files.
+    assert "datasette-cluster-map.js" in page
+    assert "latitude" in script.lower()
+    # json-html renders the JSON cell {"href": ..., "label": ...} as a link.
+    assert '<a href="https://example.com/">Example</a>' in page
+
+
+def test_datasette_plugins_lists_exactly_the_built_ones(datasette: Artifact) -> None:
+    result = datasette.run("plugins")
+    assert result.returncode == 0, result.stderr
+    # datasette-leaflet comes with datasette-cluster-map, which depends on it.
+    assert sorted(p["name"] for p in json.loads(result.stdout)) == [
+        "datasette-cluster-map",
+        "datasette-json-html",
+        "datasette-leaflet",
+    ]
+
+
+def test_datasette_install_is_refused_with_the_rebuild_command(datasette: Artifact) -> None:
+    result = datasette.run("install", "datasette-vega")
+    assert result.returncode == 1
+    flag = "--output" if datasette.path.suffix == ".pyz" else "--venv"
+    named = datasette.command[0] if flag == "--output" else str(datasette.path)
+    built = ", ".join(f"{name} {_version(datasette, name)}" for name in DATASETTE_PLUGINS)
+    assert result.stderr == (
+        f"datasette: error: 'datasette install' is refused: {named} is a built bundle of datasette 0.65.5 with "
+        f"exactly the plugins it was built with ({built}); nothing is installed into it or removed from it. To add "
+        "datasette-vega, rebuild it (from the folder it was built in): corehost-build build --with "
+        "datasette-cluster-map --with datasette-json-html --host datasette --with datasette-vega "
+        f"{flag} {datasette.path}\n"
+    )
+    uninstall = datasette.run("uninstall", "datasette-json-html")
+    assert uninstall.returncode == 1
+    assert (
+        "rebuild it (from the folder it was built in): corehost-build build --with datasette-cluster-map --host "
+        in uninstall.stderr
+    )
+
+
+def _version(artifact: Artifact, name: str) -> str:
+    packages = artifact.summary["packages"]
+    assert isinstance(packages, list)
+    return next(str(p["version"]) for p in packages if p["name"] == name)
+
+
+def test_datasette_artifacts_carry_no_runtime_no_builder_and_no_pip(datasette: Artifact) -> None:
+    names = {p["name"] for p in datasette.summary["packages"]}  # type: ignore[union-attr]
+    assert {"datasette", *DATASETTE_PLUGINS} <= names
+    assert not names & {"corehost", "corehost-build", "pip"}
+    foreign = datasette.summary["foreign"]
+    assert isinstance(foreign, dict)
+    assert [e["package"].split()[0] for e in foreign["left_out"]] == ["pip"]
+    assert foreign["entry"] == "datasette.cli:cli"
+
+
+def test_build_info_and_verify(builder: Builder, datasette: Artifact) -> None:
+    info = datasette.run("--version", env={"COREHOST_BUILD_INFO": "1"})
+    assert info.returncode == 0, info.stderr
+    record = json.loads(info.stdout)
+    assert record["host"] == "datasette 0.65.5"
+    assert record["kind"] == "foreign"
+    assert [p.split()[0] for p in record["plugins"]] == list(DATASETTE_PLUGINS)
+    verified = builder.ok("verify", str(datasette.path))
+    assert "match the build record" in verified.stdout
+
+
+def test_a_distribution_added_to_a_built_venv_stops_it(datasette_venv: Artifact, tmp_path: Path) -> None:
+    site = next(datasette_venv.path.glob("lib/python3*/site-packages"))
+    added = site / "datasette_sneaky-1.0.dist-info"
+    added.mkdir()
+    try:
+        result = datasette_venv.run("plugins")
+        assert result.returncode == 1
+        assert "holds distribution(s) its build did not put there: datasette_sneaky-1.0" in result.stderr
+    finally:
+        added.rmdir()
+
+
+def test_llm_venv_runs_its_plugin_and_refuses_install(builder: Builder, llm_venv: Artifact) -> None:
+    plugins = llm_venv.run("plugins")
+    assert plugins.returncode == 0, plugins.stderr
+    assert [p["name"] for p in json.loads(plugins.stdout)] == ["llm-jq"]
+    jq = llm_venv.run("jq", "--help")
+    assert jq.returncode == 0, jq.stderr
+    assert "Usage: llm jq" in jq.stdout
+    refused = llm_venv.run("install", "llm-gpt4all")
+    assert refused.returncode == 1
+    assert "'llm install' is refused" in refused.stderr
+    assert f"--with llm-jq --host llm --with llm-gpt4all --venv {llm_venv.path}" in refused.stderr
+    assert "match the build record" in builder.ok("verify", str(llm_venv.path)).stdout
+
+
+def test_pytest_pyz_runs_a_test_folder_with_its_plugins(builder: Builder, pytest_pyz: Artifact, tmp_path: Path) -> None:
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_one.py").write_text("def test_one():\n    assert 1 + 1 == 2\n\n\ndef test_two():\n    pass\n")
+    result = pytest_pyz.run(str(tests), "--timeout", "5", "-p", "no:cacheprovider", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Using --randomly-seed=" in result.stdout
+    assert "timeout: 5.0s" in result.stdout
+    assert "2 passed" in result.stdout
+    assert "match the build record" in builder.ok("verify", str(pytest_pyz.path)).stdout
+
+
+def test_a_rebuild_is_byte_identical(builder: Builder, datasette_pyz: Artifact, tmp_path: Path) -> None:
+    plugins = [a for p in DATASETTE_PLUGINS for a in ("--with", p)]
+    builder.ok("build", "--host", "datasette", *plugins, "--output", "again.pyz", cwd=tmp_path)
+    assert (tmp_path / "again.pyz").read_bytes() == datasette_pyz.path.read_bytes()
+
+
+def test_a_misspelt_hook_fails_the_build_and_writes_nothing(builder: Builder, tmp_path: Path) -> None:
+    plugin = FOREIGN_FIXTURES / "datasette-fixture-misspelt"
+    result = builder.run("build", "--host", "datasette", "--with", str(plugin), "--output", "bad.pyz", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "datasette-fixture-misspelt" in result.stderr
+    assert "extra_css_url" in result.stderr
+    assert not (tmp_path / "bad.pyz").exists()
+    assert os.listdir(tmp_path) == []
