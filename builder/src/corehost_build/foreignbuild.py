@@ -111,7 +111,7 @@ def _requires(info: Path) -> set[str]:
         meta = Metadata.from_email((info / "METADATA").read_bytes(), validate=False)
     except OSError:
         return set()
-    out = set()
+    out: set[str] = set()
     for req in meta.requires_dist or []:
         if not isinstance(req, Requirement):
             req = Requirement(str(req))

@@ -102,7 +102,9 @@ def make(
                     request.allow_plain,
                     request.guard_timeout,
                 )
-                build_host, registry, warnings, modules = checked.build_host, {}, [], []
+                build_host, registry = checked.build_host, {}
+                warnings: list[dict[str, str]] = []
+                modules: list[str] = []
                 found = sorted({str(p["distribution"]) for p in checked.report.plugins})
                 dropped = {name.partition(" ")[0] for name in checked.left_out}
                 packages = [p for p in packages if p.name not in dropped]
