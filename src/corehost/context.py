@@ -252,7 +252,7 @@ class Context:
         options = remote.settings(isolation, at)
         namespace = self.registry.namespaces.get(info.namespace)
         interface = namespace.load() if namespace is not None else None
-        remote.check_crossing(info, interface, at)
+        remote.check_crossing(info, interface, at, self.registry.crossing.get(info.id))
         instance = remote.open_module(info, interface, config, path, options, self.request_stop)
         self.loaded.append(Loaded(info, instance, path))
         return instance

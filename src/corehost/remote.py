@@ -583,7 +583,7 @@ class Remote:
             try:
                 if self._worker is worker:
                     # No caller to raise it to: the host's log is where it is seen.
-                    error = self._crashed(worker, "no call (idle)", code)
+                    error = self._crashed(worker, "", code)
                     sys.stderr.write(f"{error.message}\n")
             finally:
                 self._lock.release()
@@ -612,16 +612,17 @@ class Remote:
         return error
 
     def _crashed(self, worker: _Worker, during: str, code: int | None = None) -> WorkerError:
-        """The error for a worker that died or hung up, once it is gone."""
+        """The error for a worker that died or hung up (``during`` a call, or '' while idle), once it is gone."""
+        when = f"during {during}" if during else "while idle"
         if code is None:
             code = worker.end(self.settings.grace)
         elif not worker.closing:
             worker.end(self.settings.grace)
         if worker.proc is None:
-            what = f"its worker at {worker.address} closed the connection during {during}"
+            what = f"its worker at {worker.address} closed the connection {when}"
         else:
             how = describe_exit(code if code is not None else 0)
-            what = f"its worker process (pid {worker.pid}) {how} during {during}"
+            what = f"its worker process (pid {worker.pid}) {how} {when}"
         goes_on = f"; the host goes on without it. {self._plan()}" if self._opened else "."
         message = f"{self._where()}: {what}{goes_on}{_tail(worker.tail)}"
         return self._failed(WorkerCrashed(self.module_id, self.distribution, message))
@@ -765,11 +766,15 @@ def _forwarder(name: str, member: Any) -> Any:
     return method
 
 
-def check_crossing(info: ModuleInfo, interface: Any, path: str) -> None:
-    """Refuse, before any worker starts, a module whose interface has calls that cannot cross to a worker."""
+def check_crossing(info: ModuleInfo, interface: Any, path: str, recorded: list[str] | None) -> None:
+    """Refuse, before any worker starts, a module whose interface has calls that cannot cross to a worker.
+
+    ``recorded`` is what a build's guards found for the module (its class's annotations included);
+    without it the interface is checked here, which needs none of the module's code.
+    """
     if not isinstance(interface, type):
         return
-    problems = crossing_problems(interface)
+    problems = crossing_problems(interface) if recorded is None else recorded
     if problems:
         dist = f" (distribution {info.distribution})" if info.distribution not in ("", "__main__") else ""
         raise ConfigError(

@@ -8,8 +8,11 @@ module still answers after the failure, and that no worker process outlives what
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import os
+import pickle
 import shutil
 import signal
 import stat
@@ -17,11 +20,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from corehost import wire
+from corehost.errors import ProtocolMismatch
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 
 FIXTURES = ROOT / "tests" / "fixtures" / "isolation"
@@ -263,40 +269,37 @@ def test_a_started_worker_listens_privately_and_exits_when_its_pipe_closes(iso_v
     assert worker.wait(timeout=GONE_WITHIN) == 70, "the host's pipe closed: the worker exits on its own"
 
 
-@pytest.fixture
-def served(old_venv: Venv, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A worker of the old build serving probes.fragile on a unix socket: its address and secret file."""
-    sock, secret = tmp_path / "old.sock", tmp_path / "secret"
+@contextmanager
+def serving(venv: Venv, listen: str, secret: Path) -> Iterator[str]:
+    """``corehost serve-module probes.fragile --listen LISTEN`` from ``venv``, stopped at the end: its address."""
     server = subprocess.Popen(
-        [str(old_venv.bin("corehost")), "serve-module", "probes.fragile", "--listen", f"unix:{sock}",
-         "--secret-file", str(secret)],
+        [str(venv.bin("corehost")), "serve-module", "probes.fragile", "--listen", listen, "--secret-file", str(secret)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
     )  # fmt: skip
     assert server.stdout is not None and server.stderr is not None
-    assert server.stdout.readline().strip() == f"1|1|unix|{sock}|pickle"
-    hint = server.stderr.readline() + server.stderr.readline()
-    assert hint == (
-        f"corehost serve-module: serving probes.fragile on unix:{sock}; a host reattaches with\n"
-        f'  isolation = {{ address = "unix:{sock}", secret_file = "{secret}" }}\n'
-    )
     try:
-        yield f"unix:{sock}", secret
+        handshake = server.stdout.readline().strip().split("|")
+        address = f"unix:{handshake[3]}" if handshake[2] == "unix" else f"tcp://{handshake[3]}"
+        hint = server.stderr.readline() + server.stderr.readline()
+        assert hint == (
+            f"corehost serve-module: serving probes.fragile on {address}; a host reattaches with\n"
+            f'  isolation = {{ address = "{address}", secret_file = "{secret}" }}\n'
+        )
+        yield address
     finally:
         server.terminate()
         server.wait(timeout=GONE_WITHIN)
 
 
-def test_a_worker_of_another_interface_version_is_refused(
-    iso_venv: Venv, old_venv: Venv, served: tuple[str, Path]
-) -> None:
-    address, secret = served
-    steps = [
-        ["load", "old", "probes.fragile", {"isolation": {"address": address, "secret_file": str(secret)}}],
-        ["load", "wrong", "probes.fragile", {"isolation": {"address": address, "secret": "not it"}}],
-        ["load", "steady", "probes.steady", {"isolation": "process"}],
-        ["steady", "ping", "still here"],
-    ]
-    out, _ = drive(iso_venv, steps)
+def test_a_worker_of_another_interface_version_is_refused(iso_venv: Venv, old_venv: Venv, tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    with serving(old_venv, f"unix:{tmp_path / 'old.sock'}", secret) as address:
+        steps = [
+            ["load", "old", "probes.fragile", {"isolation": {"address": address, "secret_file": str(secret)}}],
+            ["load", "steady", "probes.steady", {"isolation": "process"}],
+            ["steady", "ping", "still here"],
+        ]
+        out, _ = drive(iso_venv, steps)
     assert out[0]["error"] == "ProtocolMismatch", out[0]
     assert out[0]["message"] == (
         f"module probes.fragile (distribution fixture-isolation): the worker at {address} implements version 1 "
@@ -304,9 +307,46 @@ def test_a_worker_of_another_interface_version_is_refused(
         "the plugin that owns 'probes' at a version this host speaks (or the host with the one the worker has), "
         "so both sides have the same interface"
     )
-    assert out[1]["error"] == "WorkerStartFailed"
-    assert f"the worker at {address} refused the secret" in out[1]["message"]
-    assert out[3]["ok"] == "still here"
+    assert out[2]["ok"] == "still here"
+
+
+def test_reattach_over_tcp_needs_the_secret_and_the_worker_serves_host_after_host(
+    iso_venv: Venv, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret"
+    with serving(iso_venv, "tcp://127.0.0.1:0", secret) as address:
+        assert address.startswith("tcp://127.0.0.1:")
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+        attach = {"address": address, "secret_file": str(secret)}
+        steps = [
+            ["load", "wrong", "probes.fragile", {"isolation": {"address": address, "secret": "not it"}}],
+            ["load", "remote", "probes.fragile", {"prefix": "> ", "isolation": attach}],
+            ["remote", "ping", "first host"],
+            ["remote", "pid"],
+        ]
+        first, _ = drive(iso_venv, steps)
+        second, _ = drive(iso_venv, steps[1:])
+    assert first[0]["error"] == "WorkerStartFailed"
+    assert first[0]["message"] == (
+        f"module probes.fragile (distribution fixture-isolation) at wrong: the worker at {address} refused the "
+        "secret; give the one it was started with (isolation.secret_file names the file `corehost serve-module` "
+        "printed)"
+    )
+    assert first[2]["ok"] == "> first host"
+    assert second[1]["ok"] == "> first host"
+    assert first[3]["ok"] == second[2]["ok"], "both hosts reached the one worker someone else started"
+
+
+def test_a_module_whose_calls_cannot_cross_is_refused_before_a_worker_starts(iso_venv: Venv) -> None:
+    out, _ = drive(iso_venv, [["load", "cb", "callbacks.one", {"isolation": "process"}]])
+    assert out[0]["error"] == "ConfigError"
+    assert out[0]["message"].startswith(
+        "cb.isolation: module callbacks.one (distribution fixture-isolation) cannot run in a worker process: "
+        "method 'subscribe', parameter 'listener': "
+    )
+    assert out[0]["message"].endswith(
+        "Run it in-process (isolation = \"none\"), or change namespace 'callbacks''s interface."
+    )
 
 
 def test_the_greet_demo_with_a_greeter_in_a_worker(iso_venv: Venv, tmp_path: Path) -> None:
@@ -319,3 +359,34 @@ def test_the_greet_demo_with_a_greeter_in_a_worker(iso_venv: Venv, tmp_path: Pat
     result = iso_venv.corehost("run", "--config", config, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["你好, Bob！", "Hello, Bob!"]
+
+
+def test_versions_are_checked_against_what_the_host_speaks() -> None:
+    class Old:
+        __corehost_version__ = 2
+        __corehost_speaks__ = (1, 2)
+
+    assert (wire.interface_version(Old), wire.interface_speaks(Old)) == (2, (1, 2))
+    assert (wire.interface_version(object), wire.interface_speaks(object)) == (1, (1,))
+    wire.check_versions("ns.m", "dist", "ns", wire.CORE_PROTOCOL, 1, (1, 2), "pid 1")
+    with pytest.raises(ProtocolMismatch) as core:
+        wire.check_versions("ns.m", "dist", "ns", wire.CORE_PROTOCOL + 1, 1, (1, 2), "pid 1")
+    assert str(core.value) == (
+        "module ns.m (distribution dist): the worker at pid 1 speaks core protocol 2, this host speaks 1; "
+        "rebuild corehost so both run the same corehost protocol"
+    )
+    assert wire.parse_handshake("1|2|unix|/tmp/x/worker.sock|pickle") is not None
+    assert wire.parse_handshake("hello from a module") is None
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+def test_a_reply_unpickles_data_only() -> None:
+    """What a worker sends the host is data: a compromised worker cannot make the host run anything."""
+    data = {"p": Point(1), "when": datetime.date(2026, 1, 1), "sig": signal.SIGTERM, "s": {1, 2}}
+    assert wire.loads_reply(wire.dumps((wire.OK, data))) == (wire.OK, data)
+    with pytest.raises(pickle.UnpicklingError, match=r"a worker's reply may not carry subprocess\.Popen"):
+        wire.loads_reply(pickle.dumps(subprocess.Popen, wire.PICKLE_PROTOCOL))
