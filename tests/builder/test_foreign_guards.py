@@ -269,6 +269,22 @@ def test_tiny_host_is_inferred_and_its_plugins_checked(foreign_venv: Venv) -> No
     assert report.host_version == "1.2.0"
 
 
+def test_a_wrong_description_is_a_problem_of_the_host(foreign_venv: Venv) -> None:
+    wrong = ForeignHost(
+        name="tinyhost", distribution="tinyhost", project="tinyhost", hookspecs=("tinyhost.nothere",),
+        groups=("tinyhost.plugins",), script="tinyhost", builtins=("tinyhost.gone",),
+    )  # fmt: skip
+    report = inspect_foreign(foreign_venv.python, wrong, timeout=TIMEOUT)
+    error, warning = sorted((p for p in report.problems if p.kind == "host"), key=lambda p: p.severity)
+    assert str(error) == (
+        "error: host 'tinyhost' (distribution tinyhost): its hookspecs 'tinyhost.nothere' cannot be added "
+        "(ModuleNotFoundError: No module named 'tinyhost.nothere'); the host description names the wrong module, or "
+        "this version of the host moved it. Fix 'hookspecs' in the [host] table."
+    )
+    assert warning.severity == "warning"
+    assert warning.message.startswith("its own plugin module 'tinyhost.gone' does not import (ModuleNotFoundError: ")
+
+
 @pytest.mark.parametrize("name", ["llm", "datasette"])
 def test_inferred_description_matches_the_shipped_one(foreign_venv: Venv, name: str) -> None:
     inferred = describe_foreign(foreign_venv.python, name, timeout=TIMEOUT)

@@ -84,7 +84,9 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, SyntaxError) and exc.filename:
         where = f" (at {exc.filename}:{exc.lineno})"
     else:
-        frames = traceback.extract_tb(exc.__traceback__)
+        # The import machinery's frames and this script's say nothing about the plugin: the last other one does.
+        machinery = (os.path.dirname(importlib.__file__) + os.sep, "<frozen ", __file__)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(machinery)]
         if frames:
             last = frames[-1]
             where = f" (at {last.filename}:{last.lineno}, in {last.name})"
@@ -172,6 +174,12 @@ class Plugin:
         }
         found.update(extra)
         return found
+
+
+def _host_problem(host: dict[str, Any], version: str, message: str, severity: str = "error") -> dict[str, str]:
+    """A problem about the host itself (its description, its own plugins), in ``Problem.to_json``'s form."""
+    return {"severity": severity, "distribution": host["distribution"], "kind": "host", "name": host["name"],
+            "message": message, "version": version}  # fmt: skip
 
 
 def _refused(reason: str) -> str:
@@ -275,8 +283,13 @@ def _check_hookimpl(pm: Any, pluggy: Any, plugin: Plugin, attr: str, opts: dict[
     return problems
 
 
-def _addhooks(pm: Any, host: dict[str, Any], plugins: list[Plugin], builtins: list[Any]) -> list[Any]:
-    """Let each plugin add its hookspecs through the host's addhooks hook, as pytest does at registration."""
+def _addhooks(pm: Any, host: dict[str, Any], version: str, plugins: list[Plugin], builtins: list[Any]) -> list[Any]:
+    """Let each plugin add its hookspecs through the host's addhooks hook, as pytest does at registration.
+
+    Every plugin adds its hookspecs before any hookimpl is checked, so a
+    plugin implementing a hook another plugin adds passes whichever of the
+    two loads first.
+    """
     hook_name = host.get("addhooks") or ""
     problems: list[Any] = []
     if not hook_name:
@@ -286,7 +299,7 @@ def _addhooks(pm: Any, host: dict[str, Any], plugins: list[Plugin], builtins: li
     for plugin, obj in owners:
         try:
             opts = pm.parse_hookimpl_opts(obj, hook_name)
-        except Exception:
+        except Exception:  # an attribute that cannot be read is no hookimpl, as in _hookimpls
             opts = None
         if opts is None:
             continue
@@ -295,15 +308,12 @@ def _addhooks(pm: Any, host: dict[str, Any], plugins: list[Plugin], builtins: li
             wanted = inspect.signature(function).parameters
             function(**{"pluginmanager": pm} if "pluginmanager" in wanted else {})
         except Exception as exc:
-            if plugin is not None:
-                problems.append(
-                    plugin.problem(
-                        "hookimpl",
-                        hook_name,
-                        f"{hook_name}() failed, so the hookspecs it adds are missing: {_failure(exc)}",
-                        plugin=plugin.name,
-                    )
-                )
+            failed = f"{hook_name}() fails, so the hookspecs it adds are missing: {_failure(exc)}."
+            if plugin is None:
+                problems.append(_host_problem(host, version, f"its own plugin {obj.__name__!r}: {failed}", "warning"))
+            else:
+                fix = f"{host['name']} would fail to start with it. Fix the plugin, or leave it out."
+                problems.append(plugin.problem("hookimpl", hook_name, f"{failed} {fix}", plugin=plugin.name))
     return problems
 
 
@@ -378,31 +388,25 @@ def _inspect(pluggy: Any, host: dict[str, Any]) -> dict[str, Any]:
     version = _host_version(host["distribution"])
     pm = _manager(pluggy, host)
     problems: list[Any] = []
-
-    def host_problem(name: str, message: str, severity: str = "error") -> None:
-        problems.append({"severity": severity, "distribution": host["distribution"], "kind": "host", "name": name,
-                         "message": message, "version": version})  # fmt: skip
-
     for target in host["hookspecs"]:
         try:
             pm.add_hookspecs(_resolve(target))
         except Exception as exc:
-            host_problem(
-                host["name"],
+            message = (
                 f"its hookspecs {target!r} cannot be added ({_failure(exc)}); the host description names the wrong "
-                "module, or this version of the host moved it. Fix 'hookspecs' in the [host] table.",
+                "module, or this version of the host moved it. Fix 'hookspecs' in the [host] table."
             )
+            problems.append(_host_problem(host, version, message))
     builtins = []
     for target in host.get("builtins", ()):
         try:
             builtins.append(_resolve(target))
         except Exception as exc:
-            host_problem(
-                host["name"],
+            message = (
                 f"its own plugin module {target!r} does not import ({_failure(exc)}); its hooks are left out of "
-                "these checks. Fix 'builtins' in the host description if this version of the host lacks it.",
-                severity="warning",
+                "these checks. Fix 'builtins' in the host description if this version of the host lacks it."
             )
+            problems.append(_host_problem(host, version, message, "warning"))
     plugins: list[Plugin] = []
     by_name: dict[str, Plugin] = {}
     groups = list(host["groups"])
@@ -439,12 +443,13 @@ def _inspect(pluggy: Any, host: dict[str, Any]) -> dict[str, Any]:
                         "requirements, or leave the plugin out.",
                     )
                 )
-    problems += _addhooks(pm, host, plugins, builtins)
+    problems += _addhooks(pm, host, version, plugins, builtins)
     for builtin in builtins:
         try:
             pm.register(builtin)
         except Exception as exc:
-            host_problem(host["name"], f"its own plugin {builtin.__name__!r} does not register: {exc}", "warning")
+            message = f"its own plugin {builtin.__name__!r} does not register: {exc}."
+            problems.append(_host_problem(host, version, message, "warning"))
     by_object: dict[int, Plugin] = {}
     for plugin in plugins:
         if not plugin.loaded:
