@@ -65,6 +65,12 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
     flag, name = KINDS[kind]
     plugins, dest = plugins_copy(tmp_path), tmp_path / "out" / name
     first, _ = build(builder, "--plugins-dir", plugins, flag, dest)
+
+    def installed() -> int:
+        """The inode of an unchanged package's RECORD, which uv writes anew for each install (not from its cache)."""
+        return next(dest.glob("lib/python3*/site-packages/click-*.dist-info/RECORD")).stat().st_ino
+
+    before = installed() if kind == "venv" else 0
     app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
     app.write_text(app.read_text(encoding="utf-8") + "\nEDITED = 'rebuild test'\n", encoding="utf-8")
     second, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
@@ -81,6 +87,10 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
         with zipfile.ZipFile(dest) as zf:
             shipped = zf.read("site/corehost_greet/app.py").decode("utf-8")
     assert "EDITED = 'rebuild test'" in shipped
+    kept = len(first["packages"]) - 1
+    assert f"{kept} of {kept + 1} packages kept from the last build, the rest installed" in stderr
+    if kind == "venv":
+        assert installed() == before, "an unchanged package is the last build's install, linked"
 
 
 def test_a_bundle_rebuilt_from_the_last_lock_equals_a_cold_build(builder: Builder, tmp_path: Path) -> None:
@@ -88,12 +98,70 @@ def test_a_bundle_rebuilt_from_the_last_lock_equals_a_cold_build(builder: Builde
     build(builder, "--plugins-dir", plugins, "--output", dest)
     app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
     app.write_text(app.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    warm, _ = build(builder, "--plugins-dir", plugins, "--output", dest)
-    assert "resolve" not in warm["steps"]
+    warm, stderr = build(builder, "--plugins-dir", plugins, "--output", dest)
+    assert "resolve" not in warm["steps"] and "packages kept from the last build" in stderr
     cold_builder = Builder(builder.venv, tmp_path / "empty-cache")
     cold, _ = build(cold_builder, "--plugins-dir", plugins, "--output", tmp_path / "cold.pyz")
     assert "resolve" in cold["steps"] and cold["wheels_cached"] == 0
     assert dest.read_bytes() == (tmp_path / "cold.pyz").read_bytes()
+
+
+def seed_of(builder: Builder, dest: Path, kind: str) -> Path:
+    """Where the next rebuild of ``dest`` links unchanged packages from: the venv itself, or a bundle's kept venv."""
+    if kind == "venv":
+        return dest
+    records = (builder.cache / "seeds").glob("*.json")
+    return next(r for r in records if json.loads(r.read_text(encoding="utf-8"))["dest"] == str(dest)).with_suffix("")
+
+
+def replace_file(path: Path, text: str) -> None:
+    """A new file in place of ``path``: the old inode (shared with uv's cache) is left as it was."""
+    path.unlink()
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_seed_changed_since_its_build_is_not_linked(builder: Builder, tmp_path: Path, kind: str) -> None:
+    flag, name = KINDS[kind]
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "out" / name
+    build(builder, "--plugins-dir", plugins, flag, dest)
+    seed = seed_of(builder, dest, kind)
+    replace_file(next(seed.glob("lib/python3*/site-packages/click/__init__.py")), "raise SystemExit('tampered')\n")
+    app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+    app.write_text(app.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    summary, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
+    assert "kept from the last build" not in stderr, "a changed seed is ignored: everything is installed"
+    if kind == "venv":
+        click = next(dest.glob("lib/python3*/site-packages/click/__init__.py")).read_text(encoding="utf-8")
+    else:
+        with zipfile.ZipFile(dest) as zf:
+            click = zf.read("site/click/__init__.py").decode("utf-8")
+    assert "tampered" not in click and summary["modules"]
+
+
+def test_a_bundle_seed_with_a_damaged_record_or_another_interpreter_is_not_linked(
+    builder: Builder, tmp_path: Path
+) -> None:
+    from corehost_build.rebuild import stamp
+
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "x.pyz"
+    build(builder, "--plugins-dir", plugins, "--output", dest)
+    app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+
+    def rebuild_after_edit() -> str:
+        app.write_text(app.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+        return build(builder, "--plugins-dir", plugins, "--output", dest)[1]
+
+    seed = seed_of(builder, dest, "pyz")
+    seed.with_suffix(".json").write_text("{not json", encoding="utf-8")
+    assert "kept from the last build" not in rebuild_after_edit()
+    seed = seed_of(builder, dest, "pyz")
+    record = json.loads(seed.with_suffix(".json").read_text(encoding="utf-8"))
+    # Another interpreter's venv, recorded as it is now: its stamp matches, its pyvenv.cfg does not.
+    replace_file(seed / "pyvenv.cfg", (seed / "pyvenv.cfg").read_text(encoding="utf-8") + "version_info = 3.99.0\n")
+    seed.with_suffix(".json").write_text(json.dumps({**record, "stamp": stamp(seed)}), encoding="utf-8")
+    assert "kept from the last build" not in rebuild_after_edit()
+    assert "kept from the last build" in rebuild_after_edit(), "the seed a build keeps is used by the next"
 
 
 def test_a_changed_flag_and_upgrade_resolve_again(builder: Builder, make_plugin: MakePlugin, tmp_path: Path) -> None:
@@ -182,3 +250,38 @@ def test_a_rebuild_from_the_same_lock_file_is_up_to_date(
     with open(lock, "a", encoding="utf-8") as f:
         f.write("# another lock, by its text\n")
     assert build(builder, "--from-lock", lock, "--venv", dest)[0]["up_to_date"] is False
+
+
+def test_linking_takes_a_distribution_s_recorded_files_and_bytecode_only(tmp_path: Path) -> None:
+    from corehost_build.venv import link_installed
+
+    seed, venv = tmp_path / "seed", tmp_path / "venv"
+    site = seed / "lib" / "python3.11" / "site-packages"
+    files = {
+        "a/__init__.py": "A = 1\n",
+        "a/__pycache__/__init__.cpython-311.pyc": "bytecode",
+        "a-1.0.dist-info/RECORD": "a/__init__.py,sha256=x,6\na-1.0.dist-info/RECORD,,\n../../../bin/a,sha256=y,3\n",
+        "b/__init__.py": "B = 1\n",
+        "b-2.0.dist-info/RECORD": "b/__init__.py,sha256=z,6\nb-2.0.dist-info/RECORD,,\n",
+        "_corehost_frozen.py": "FROZEN = 1\n",
+        "../../../bin/a": "run",
+    }
+    for rel, text in files.items():
+        path = Path(os.path.normpath(site / rel))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (venv / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    assert link_installed(seed, venv, lambda name, version: (name, version) == ("a", "1")) == 1
+    made = sorted(str(p.relative_to(venv)) for p in venv.rglob("*") if p.is_file())
+    prefix = "lib/python3.11/site-packages/"
+    assert made == [
+        "bin/a",
+        *(prefix + p for p in ("a-1.0.dist-info/RECORD", "a/__init__.py", "a/__pycache__/__init__.cpython-311.pyc")),
+    ]
+    assert (venv / prefix / "a" / "__init__.py").stat().st_ino == (site / "a" / "__init__.py").stat().st_ino
+
+    # A RECORD naming a path outside the environment is not followed.
+    (site / "b-2.0.dist-info" / "RECORD").write_text("../../../../outside,,\n", encoding="utf-8")
+    (tmp_path / "outside").write_text("not the venv's", encoding="utf-8")
+    with pytest.raises(OSError, match="outside the environment"):
+        link_installed(seed, tmp_path / "venv", lambda name, version: name == "b")

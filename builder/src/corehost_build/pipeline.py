@@ -23,10 +23,11 @@ from corehost_build.lock import LockedPackage, check_python, digest, export, ins
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
 from corehost_build.provides import no_module_warning, require_plugins
+from corehost_build.rebuild import keep_staged, stage_venv
 from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, compile_lock
 from corehost_build.target import Target, install_target
-from corehost_build.venv import create_venv, install_lock, python_version, site_packages, venv_python
+from corehost_build.venv import install_lock, python_version, site_packages, venv_python
 
 
 def make(
@@ -82,7 +83,7 @@ def make(
         # so the build record (and a bundle's bytes) do not depend on where the cache is.
         lock_text = portable(lock_file, local_wheels)
         with progress.step("install"):
-            create_venv(staging.venv, python)
+            stage_venv(staging, python, packages, progress)
             install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
             if target.cross:
                 install_target(install_from, staging.root / "site", target, offline=request.offline)
@@ -124,6 +125,7 @@ def make(
             output.freeze(staged)
         with progress.step("commit"):
             made = output.commit(staged, progress)
+            keep_staged(staging, packages)
             if request.lock is not None:
                 export(lock_text, local_wheels, request.lock)
     result = BuildResult(

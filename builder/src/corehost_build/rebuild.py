@@ -40,6 +40,26 @@ for the 764 files of the repo's greeter venv, where hashing their contents
 (``corehost-build verify``) would cost more than the rest of the check.
 Bytecode an interpreter writes while running the venv is left out, as
 ``verify`` leaves it out.
+
+A rebuild that is not up to date still starts from the last build of the
+same destination, its *seed*: the new staging venv is made fresh (``uv
+venv``), then every distribution whose lock entry (name, version, file
+hash) is unchanged is hardlinked into it from the seed, with the bytecode
+compiled for it (:func:`corehost_build.venv.link_installed`); ``uv pip
+sync`` then installs only what changed, hashes enforced. For an edited
+plugin that is one wheel instead of the whole set, and the guards import
+every other package from bytecode instead of compiling it. A venv's seed
+is the destination itself; a bundle's is the venv its guards ran in, kept
+in ``seeds/DEST`` (renamed there, not copied) with its stamp and packages
+in ``seeds/DEST.json``. A seed is used only while its stamp is the one
+recorded when it was made, so a destination written to since (a ``pip
+install`` into it, an edited or deleted file) or a damaged cache entry is
+ignored and everything is installed; a seed made by another interpreter or
+uv (its ``pyvenv.cfg`` differs) is ignored too. Its files are the very
+inodes uv hardlinked from its own cache, which a cold install links again
+without re-hashing, so linking them trusts nothing a cold build does not.
+Nothing writes into a linked file: installers, the interpreter's bytecode
+and the builder's own files replace files by renaming.
 """
 
 from __future__ import annotations
@@ -48,15 +68,22 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corehost_build import __version__
 from corehost_build.atomic import write_atomic
 from corehost_build.cache import cache_dir
-from corehost_build.lock import WHEELS_DIR
+from corehost_build.lock import WHEELS_DIR, LockedPackage
+from corehost_build.venv import create_venv, link_installed
+
+if TYPE_CHECKING:
+    from corehost_build.atomic import Staging
+    from corehost_build.progress import Progress
 
 
 def _sha256_file(path: Path) -> str:
@@ -177,9 +204,12 @@ def stamp(dest: Path) -> str | None:
         return None
 
 
+def _dest_key(dest: Path) -> str:
+    return hashlib.sha256(os.path.abspath(dest).encode()).hexdigest()[:32]
+
+
 def _built_path(dest: Path) -> Path:
-    where = os.path.abspath(dest)
-    return cache_dir() / "built" / (hashlib.sha256(where.encode()).hexdigest()[:32] + ".json")
+    return cache_dir() / "built" / (_dest_key(dest) + ".json")
 
 
 def up_to_date(dest: Path, print_: str) -> dict[str, Any] | None:
@@ -203,3 +233,88 @@ def remember(dest: Path, print_: str, summary: dict[str, Any]) -> None:
         return
     data = {"dest": str(dest), "fingerprint": print_, "stamp": now, "summary": summary}
     write_atomic(json.dumps(data, sort_keys=True).encode("utf-8"), _built_path(dest))
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A venv a rebuild may link unchanged distributions from, and the lock entries it was installed from."""
+
+    venv: Path
+    #: (normalised name, normalised version, hash) of every package installed in it.
+    packages: frozenset[tuple[str, str, str]]
+
+
+def _identity(package: dict[str, Any] | LockedPackage) -> tuple[str, str, str]:
+    from packaging.utils import canonicalize_name, canonicalize_version
+
+    fields = package.to_record() if isinstance(package, LockedPackage) else package
+    return canonicalize_name(str(fields["name"])), canonicalize_version(str(fields["version"])), str(fields["hash"])
+
+
+def _seed_path(dest: Path) -> Path:
+    return cache_dir() / "seeds" / _dest_key(dest)
+
+
+def seed_of(dest: Path, *, single_file: bool) -> Seed | None:
+    """The last build's venv for ``dest`` if it is still exactly as that build left it, else ``None``."""
+    venv = _seed_path(dest) if single_file else dest
+    record = venv.with_suffix(".json") if single_file else _built_path(dest)
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        packages = data["packages"] if single_file else data["summary"]["packages"]
+        identities = frozenset(_identity(p) for p in packages)
+        kept = data["stamp"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not isinstance(kept, str) or not kept.startswith("tree:") or stamp(venv) != kept:
+        return None
+    return Seed(venv, identities)
+
+
+def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage], progress: Progress) -> None:
+    """A fresh venv at ``staging.venv`` holding the unchanged distributions of the destination's seed.
+
+    Without a usable seed (a first build, a changed destination, another
+    interpreter) the venv is left empty, and the install puts everything in.
+    """
+    create_venv(staging.venv, python)
+    seed = seed_of(staging.dest, single_file=staging.flag == "--output")
+    if seed is None:
+        return
+    unchanged = {(name, version) for name, version, _ in seed.packages & {_identity(p) for p in packages}}
+    try:
+        if (seed.venv / "pyvenv.cfg").read_bytes() != (staging.venv / "pyvenv.cfg").read_bytes():
+            return
+        linked = link_installed(seed.venv, staging.venv, lambda name, version: (name, version) in unchanged)
+    except OSError:
+        # A seed that cannot be linked whole is not used at all: the venv starts over empty.
+        shutil.rmtree(staging.venv)
+        create_venv(staging.venv, python)
+        return
+    progress.note(f"{linked} of {len(packages)} packages kept from the last build, the rest installed")
+
+
+def keep_staged(staging: Staging, packages: Sequence[LockedPackage]) -> None:
+    """After a bundle's commit, keep the venv its guards ran in as the seed of its next rebuild.
+
+    A venv destination is its own seed (its stamp is kept by :func:`remember`). The
+    previous seed is moved into the staging folder, which is deleted with it.
+    """
+    if staging.flag != "--output" or not staging.venv.is_dir():
+        return
+    slot = _seed_path(staging.dest)
+    record = slot.with_suffix(".json")
+    record.unlink(missing_ok=True)
+    try:
+        slot.parent.mkdir(parents=True, exist_ok=True)
+        if slot.exists():
+            os.rename(slot, staging.root / "last-seed")
+        os.rename(staging.venv, slot)
+    except OSError:
+        # The cache is on another filesystem (or the old seed is stuck): the next rebuild installs everything.
+        shutil.rmtree(slot, ignore_errors=True)
+        return
+    now = stamp(slot)
+    if now is not None:
+        data = {"dest": str(staging.dest), "stamp": now, "packages": [p.to_record() for p in packages]}
+        write_atomic(json.dumps(data, sort_keys=True).encode("utf-8"), record)

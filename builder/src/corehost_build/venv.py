@@ -10,7 +10,12 @@ verifies every hash, and removes anything the lock does not list.
 
 from __future__ import annotations
 
+import csv
+import os
+from collections.abc import Callable
 from pathlib import Path
+
+from packaging.utils import canonicalize_name, canonicalize_version
 
 from corehost_build.errors import InstallError
 from corehost_build.tools import run_uv
@@ -83,3 +88,61 @@ def python_version(venv: Path) -> str:
         if key.strip() in ("version_info", "version"):
             return value.strip()
     return ""
+
+
+def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -> int:
+    """Hardlink into ``venv`` each distribution installed in ``seed`` that ``wanted(name, version)`` accepts.
+
+    A distribution is exactly the files its ``RECORD`` lists (scripts in
+    ``bin/`` included) plus the bytecode already compiled for them, so the
+    result is what installing it again would make, with the interpreter's
+    work kept. Nothing else of ``seed`` comes along (files no installer
+    wrote, the frozen registry). ``uv pip sync`` then sees them installed
+    and installs only the rest. Names and versions are compared normalised.
+    Returns how many distributions were linked; any ``OSError`` (a file
+    missing, another filesystem, links refused) leaves ``venv`` partly
+    filled, and the caller starts over without the seed.
+    """
+    seed_site, site = site_packages(seed), site_packages(venv)
+    seed_root, root = os.path.realpath(seed), os.path.realpath(venv)
+    made: set[str] = set()
+    linked = 0
+
+    def link(rel: str) -> None:
+        source = os.path.normpath(os.path.join(seed_site, rel))
+        target = os.path.normpath(os.path.join(site, rel))
+        if not source.startswith(seed_root + os.sep) or not target.startswith(root + os.sep):
+            raise OSError(f"{rel} is outside the environment")
+        folder = os.path.dirname(target)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            if not os.path.samefile(source, target):  # two distributions claim one path: not a copy to trust
+                raise
+
+    for info in sorted(seed_site.glob("*.dist-info")):
+        name, _, version = info.name.removesuffix(".dist-info").partition("-")
+        if not wanted(canonicalize_name(name), canonicalize_version(version)):
+            continue
+        with open(info / "RECORD", encoding="utf-8", newline="") as f:
+            files = {row[0] for row in csv.reader(f) if row and "__pycache__" not in row[0]}
+        sources: dict[str, set[str]] = {}
+        for rel in sorted(files):
+            link(rel)
+            folder, _, base = rel.rpartition("/")
+            if base.endswith(".py"):
+                sources.setdefault(folder, set()).add(base[:-3])
+        for folder, stems in sources.items():
+            cache = os.path.join(seed_site, folder, "__pycache__")
+            try:
+                compiled = os.listdir(cache)
+            except FileNotFoundError:
+                continue
+            for pyc in compiled:
+                if pyc.endswith(".pyc") and pyc.partition(".")[0] in stems:
+                    link(f"{folder}/__pycache__/{pyc}" if folder else f"__pycache__/{pyc}")
+        linked += 1
+    return linked
