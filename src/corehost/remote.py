@@ -260,16 +260,17 @@ def _spawn_loop() -> None:
 
 
 def worker_command(module_id: str, listen: str | None) -> list[str]:
-    """The command that serves ``module_id``: this bundle's archive, else ``python -m corehost``."""
+    """The command that serves ``module_id``: this bundle's archive, else ``python -m corehost.worker``."""
     main = sys.modules.get("__main__")
     bundle = getattr(main, "BUNDLE", None)
     launcher = getattr(main, "__file__", None)
     if isinstance(bundle, dict) and bundle.get("id") and launcher:
         # The launcher is the archive's __main__.py: the archive is its directory.
-        argv = [sys.executable, os.path.abspath(os.path.dirname(str(launcher)))]
+        argv = [sys.executable, os.path.abspath(os.path.dirname(str(launcher))), "serve-module", module_id]
+    elif listen is None:
+        argv = [sys.executable, "-m", "corehost.worker", module_id]
     else:
-        argv = [sys.executable, "-m", "corehost"]
-    argv += ["serve-module", module_id]
+        argv = [sys.executable, "-m", "corehost", "serve-module", module_id]
     return argv if listen is None else [*argv, "--listen", listen]
 
 

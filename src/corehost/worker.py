@@ -34,7 +34,7 @@ from corehost import wire
 from corehost.context import Context
 from corehost.discovery import environment_registry
 from corehost.errors import ConfigError, ConfigErrors, CorehostError, LifecycleError, WorkerStartFailed
-from corehost.hostspec import HostSpec, find_host
+from corehost.hostspec import COREHOST, HostSpec, find_host
 from corehost.registry import Registry
 
 #: What a worker run by hand prints: it is a plugin server, not a program (go-plugin's message, adapted).
@@ -290,3 +290,24 @@ def _out_of_memory(module_id: str, during: str) -> NoReturn:
     """A worker whose module ran out of memory is in no state to go on: it says so and exits at once."""
     os.write(2, f"{module_id}: out of memory (MemoryError) in {during}; the worker exits\n".encode())
     os._exit(wire.EXIT_NO_MEMORY)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m corehost.worker MODULE_ID``: what a host in a venv starts, without the CLI's start-up cost.
+
+    A worker is started once per isolated module (and per restart), so it skips
+    click and the command table; a bundle runs ``serve-module`` instead, as the
+    archive's launcher is its only way in.
+    """
+    if len(argv) != 1:
+        print(f"usage: python -m corehost.worker MODULE_ID (or {COREHOST.name} serve-module --help)", file=sys.stderr)
+        return 2
+    try:
+        return serve(argv[0], None, None, COREHOST)
+    except CorehostError as exc:
+        print(f"{COREHOST.name}: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
