@@ -27,12 +27,14 @@ from corehost.problems import Problem
 from tests.conftest import ROOT, Venv, build_wheel, clean_env, uv
 
 FIXTURES = ROOT / "tests" / "fixtures" / "foreign"
+#: The hosts, and a real plugin of each from the index (pytest-xdist adds hookspecs through pytest_addhooks).
+REAL = ("datasette", "llm", "pytest", "datasette-json-html", "llm-jq", "pytest-xdist")
 TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="session")
 def foreign_venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """datasette, llm and pytest from the index with every fake plugin; datasette-fixture-ancient without deps."""
+    """:data:`REAL` from the index with every fake plugin; datasette-fixture-ancient without its dependencies."""
     wheels = tmp_path_factory.mktemp("foreign-wheels")
     projects = sorted(p for p in FIXTURES.iterdir() if (p / "pyproject.toml").exists())
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -43,7 +45,7 @@ def foreign_venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
     ancient = built.pop("datasette-fixture-ancient")
     subprocess.run(
         [uv(), "pip", "install", "-q", "--python", str(venv.python), "--find-links", str(wheels),
-         "datasette", "llm", "pytest", *map(str, built.values())],
+         *REAL, *map(str, built.values())],
         check=True, env=clean_env(),
     )  # fmt: skip
     venv.install(ancient, no_deps=True)
@@ -197,6 +199,16 @@ def test_only_the_files_on_path_are_checked(foreign_venv: Venv, tmp_path: Path) 
     report = inspect_foreign(foreign_venv.python, host("datasette"), timeout=TIMEOUT, path=[str(shipped)])
     problem = only(report, "datasette-fixture-good")
     assert "it fails to import: ModuleNotFoundError: No module named 'datasette_fixture_good'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("report", "distribution"),
+    [("datasette_report", "datasette-json-html"), ("llm_report", "llm-jq"), ("pytest_report", "pytest-xdist")],
+)
+def test_real_plugins_from_the_index_pass(request: pytest.FixtureRequest, report: str, distribution: str) -> None:
+    found: ForeignReport = request.getfixturevalue(report)
+    assert of(found, distribution) == []
+    assert distribution in {p["distribution"] for p in found.plugins}
 
 
 # --- llm ----------------------------------------------------------------------------------------------------
