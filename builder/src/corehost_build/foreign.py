@@ -67,8 +67,8 @@ class ForeignHost:
 
     def to_json(self) -> dict[str, Any]:
         """The description as JSON data (tuples as lists); :meth:`from_json` reads it back."""
-        return {f.name: list(value) if isinstance(value, tuple) else value for f in fields(self) for value in
-                [getattr(self, f.name)]}  # fmt: skip
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in data.items()}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ForeignHost:
@@ -93,7 +93,7 @@ class ForeignHost:
         return cls(**values)
 
     def inferred_summary(self) -> str:
-        """The inferred fields and their values, one phrase each (``project 'llm', groups llm``), or ``""``."""
+        """The inferred fields and their values, one phrase each (``project 'llm'; groups llm``), or ``""``."""
         parts = []
         for name in self.inferred:
             value = getattr(self, name)
@@ -184,6 +184,7 @@ def shipped_host(name: str) -> ForeignHost | None:
 #: The keys of a ``[host]`` table: the field names, spelt with dashes as every build-file key is.
 TABLE_KEYS: dict[str, str] = {f.name.replace("_", "-"): f.name for f in fields(ForeignHost) if f.name != "inferred"}
 _REQUIRED = ("distribution", "project", "hookspecs", "script")
+_LISTS = frozenset(f.name for f in fields(ForeignHost) if f.type != "str")
 
 
 def table_example(host: ForeignHost | None = None) -> str:
@@ -226,7 +227,7 @@ def host_from_table(table: Mapping[str, Any], where: str) -> ForeignHost:
         if key not in table:
             continue
         value = table[key]
-        if name in ("hookspecs", "groups", "builtins", "install_tools", "refuse"):
+        if name in _LISTS:
             if isinstance(value, str):
                 value = [value]
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -247,9 +248,8 @@ def host_from_table(table: Mapping[str, Any], where: str) -> ForeignHost:
             raise fail(f"key {name!r} is empty")
     if not _IDENTIFIER.match(values["project"]):
         raise fail(f"key 'project': {values['project']!r} is not a pluggy project name (PluginManager('name'))")
-    for name in ("addhooks",):
-        if values.get(name) and not _IDENTIFIER.match(values[name]):
-            raise fail(f"key {name!r}: {values[name]!r} is not a hook name")
+    if values.get("addhooks") and not _IDENTIFIER.match(values["addhooks"]):
+        raise fail(f"key 'addhooks': {values['addhooks']!r} is not a hook name")
     values.setdefault("groups", (values["project"],))
     if not values["groups"]:
         raise fail("key 'groups' is empty; name the entry-point group(s) the host loads its plugins from")
