@@ -19,21 +19,32 @@ plugin's source was edited (a copy of ``plugins/``, a new line in
 ``UV_CACHE_DIR`` (so packages are downloaded and local projects built
 again, build backend included), and for shiv and pex a fresh pip cache and
 ``PEX_ROOT``.
+
+The rebuild rows are also summed up as the issue states their targets: the
+edited-plugin rebuild in seconds and as a ratio to the unchanged (up to
+date) rebuild of the same kind, medians of the same interleaved run, with
+the median of each builder step. ``python -m bench.build_time`` runs only
+those four rows (a minute instead of bench/run's fifteen) and prints them
+with the load average, for measuring the rebuild path while changing it.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import os
 import shutil
+import statistics
 import subprocess
+import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.envs import PLUGINS_DIR, ROOT, Builder, repo_projects, tool, uv
-from bench.stats import alternate, bench_env
+from bench.stats import Sample, alternate, bench_env
 
 _counter = itertools.count()
 
@@ -111,30 +122,7 @@ def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int,
 
         return once
 
-    # The unchanged rows and the edited rows build from copies of their own, into destinations of their own.
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
-    copies = {edit: shutil.copytree(PLUGINS_DIR, work / f"bt-plugins-{edit}", ignore=ignore) for edit in (False, True)}
-    app = copies[True] / "greet" / "src" / "corehost_greet" / "app.py"
-
-    def rebuild(label: str, flag: str, dest: Path, edit: bool) -> Callable[[], float]:
-        builder.build("--plugins-dir", copies[edit], flag, dest)
-
-        def once() -> float:
-            if edit:
-                app.write_text(app.read_text(encoding="utf-8") + f"# edit {next(_counter)}\n", encoding="utf-8")
-            outcome = builder.build("--plugins-dir", copies[edit], flag, dest)
-            if outcome.summary["up_to_date"] == edit:
-                raise RuntimeError(f"{label}: expected up_to_date {not edit}, got {outcome.summary['up_to_date']}")
-            last_steps[label] = outcome.steps
-            return outcome.seconds
-
-        return once
-
-    rebuilds = {
-        f"corehost-build {flag}, {what}": rebuild(f"{kind} {what}", flag, work / f"bt-{edit}-{dest}", edit)
-        for kind, flag, dest in (("venv", "--venv", "venv"), ("zipapp", "--output", "bundle.pyz"))
-        for what, edit in ((UNCHANGED, False), (EDITED, True))
-    }
+    rebuilds, rebuild_steps = rebuild_sides(work, builder)
 
     def cold(make: Callable[[Builder], Callable[[], float]]) -> Callable[[], float]:
         return lambda: make(Builder(_fresh(work, "build-cache"), _fresh(work, "uv-cache")))()
@@ -177,5 +165,87 @@ def run_build_time(work: Path, builder: Builder, warm_runs: int, cold_runs: int,
     results: dict[str, Any] = {"absent": absent, "pins": pins, "projects": names}
     results["warm"] = alternate(warm, warm_runs, warmup=warmup)
     results["cold"] = alternate(cold_sides, cold_runs, warmup=0) if cold_runs else {}
+    last_steps.update({label: runs[-1] for label, runs in rebuild_steps.items()})
     results["steps"] = last_steps
+    results["rebuild"] = rebuild_summary(results["warm"], rebuild_steps)
     return results
+
+
+def rebuild_sides(
+    work: Path, builder: Builder
+) -> tuple[dict[str, Callable[[], float]], dict[str, list[dict[str, float]]]]:
+    """The four rebuild rows (venv and .pyz, unchanged and edited), and where each one's step times go.
+
+    The unchanged rows and the edited rows build from copies of their own,
+    into destinations of their own, each built once first.
+    """
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist")
+    copies = {edit: shutil.copytree(PLUGINS_DIR, work / f"bt-plugins-{edit}", ignore=ignore) for edit in (False, True)}
+    app = copies[True] / "greet" / "src" / "corehost_greet" / "app.py"
+    steps: dict[str, list[dict[str, float]]] = {}
+
+    def rebuild(label: str, flag: str, dest: Path, edit: bool) -> Callable[[], float]:
+        builder.build("--plugins-dir", copies[edit], flag, dest)
+
+        def once() -> float:
+            if edit:
+                app.write_text(app.read_text(encoding="utf-8") + f"# edit {next(_counter)}\n", encoding="utf-8")
+            outcome = builder.build("--plugins-dir", copies[edit], flag, dest)
+            if outcome.summary["up_to_date"] == edit:
+                raise RuntimeError(f"{label}: expected up_to_date {not edit}, got {outcome.summary['up_to_date']}")
+            steps.setdefault(label, []).append(outcome.steps)
+            return outcome.seconds
+
+        return once
+
+    sides = {
+        f"corehost-build {flag}, {what}": rebuild(f"{kind} {what}", flag, work / f"bt-{edit}-{dest}", edit)
+        for kind, flag, dest in (("venv", "--venv", "venv"), ("zipapp", "--output", "bundle.pyz"))
+        for what, edit in ((UNCHANGED, False), (EDITED, True))
+    }
+    return sides, steps
+
+
+def rebuild_summary(samples: dict[str, Sample], steps: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """Per kind: the edited and unchanged rebuilds' medians (s), their ratio, and the edited one's median steps."""
+    summary: dict[str, Any] = {}
+    for flag in ("--venv", "--output"):
+        edited, unchanged = samples[f"corehost-build {flag}, {EDITED}"], samples[f"corehost-build {flag}, {UNCHANGED}"]
+        kind = "venv" if flag == "--venv" else "zipapp"
+        recorded = steps.get(f"{kind} {EDITED}", [])
+        names = sorted({name for one in recorded for name in one})
+        summary[flag] = {
+            "edited": edited.median,
+            "unchanged": unchanged.median,
+            "ratio": edited.median / unchanged.median,
+            "edited_steps": {n: statistics.median(one.get(n, 0.0) for one in recorded) for n in names},
+        }
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Only the rebuild rows, printed: ``python -m bench.build_time [--runs N]`` from the repo root."""
+    parser = argparse.ArgumentParser(prog="python -m bench.build_time", description=main.__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="interleaved samples of each row (after one warm-up)")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="corehost-bench-rebuild-"))
+    try:
+        sides, steps = rebuild_sides(work, Builder(work / "build-cache"))
+        loads = [os.getloadavg()[0]]
+        samples = alternate(sides, args.runs, warmup=1)
+        loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for flag, row in rebuild_summary(samples, steps).items():
+        lo, hi = samples[f"corehost-build {flag}, {EDITED}"].spread
+        print(
+            f"{flag:<9} edited {row['edited']:.3f} s ({lo:.3f}-{hi:.3f}), unchanged {row['unchanged']:.3f} s, "
+            f"ratio {row['ratio']:.2f}; edited steps: "
+            + ", ".join(f"{name} {seconds:.3f}" for name, seconds in row["edited_steps"].items())
+        )
+    print(f"load average (1 min) before and after: {loads[0]:.2f}, {loads[1]:.2f}; {args.runs} runs per row")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
