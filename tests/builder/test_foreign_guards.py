@@ -250,6 +250,18 @@ def test_pytest_wrapper_on_a_historic_hook(pytest_report: ForeignReport) -> None
     )
 
 
+def test_pytest_addhooks_that_fails(pytest_report: ForeignReport) -> None:
+    problem = only(pytest_report, "pytest-fixture-addhooks-fails")
+    assert (problem.kind, problem.name) == ("hookimpl", "pytest_addhooks")
+    assert re.search(
+        r": pytest_addhooks\(\) fails, so the hookspecs it adds are missing: ImportError: cannot import name "
+        r"'newhooks' from 'pytest_fixture_addhooks_fails' \(\S+\) "
+        r"\(at \S+/pytest_fixture_addhooks_fails/__init__.py:5, in pytest_addhooks\)\. "
+        r"pytest would fail to start with it\. Fix the plugin, or leave it out\.$",
+        problem.message,
+    ), problem.message
+
+
 def test_pytest_hooks_added_through_addhooks_count(pytest_report: ForeignReport) -> None:
     assert of(pytest_report, "pytest-fixture-newhooks") == []
     assert of(pytest_report, "pytest-fixture-usehooks") == []
