@@ -19,6 +19,7 @@ however the host ends, SIGKILL included.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -61,6 +62,9 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
         return 1
     if spawned:
         _watch_parent()
+    else:
+        # Stopped by its supervisor (SIGTERM), a server closes its listener, which removes its socket file.
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     host = os.environ.get(wire.HOST_ENV)
     if host and host != spec.name:
         spec = find_host(host)
@@ -125,6 +129,10 @@ def _watch_parent() -> None:
     threading.Thread(target=_exit_at_eof, args=(watched,), name="corehost-parent-watch", daemon=True).start()
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    sys.exit(0)
+
+
 def _exit_at_eof(fd: int) -> None:
     while os.read(fd, 4096):
         pass
@@ -174,8 +182,13 @@ def _listen(
     except OSError as exc:
         if private is not None:
             shutil.rmtree(private, ignore_errors=True)
+        busy = (
+            " (another worker serves there, or a stale socket file is left: remove it)"
+            if exc.errno == errno.EADDRINUSE and family == "AF_UNIX"
+            else ""
+        )
         raise WorkerStartFailed(
-            module_id, distribution, f"cannot listen on {listen or address}: {exc.strerror or exc}"
+            module_id, distribution, f"cannot listen on {listen or address}: {exc.strerror or exc}{busy}"
         ) from None
     finally:
         os.umask(umask)

@@ -29,6 +29,7 @@ import pytest
 from corehost import wire
 from corehost.errors import ProtocolMismatch
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
+from tests.runtime.test_crossing import CROSSABLE
 
 FIXTURES = ROOT / "tests" / "fixtures" / "isolation"
 DRIVER = FIXTURES / "driver.py"
@@ -92,10 +93,11 @@ def drive(venv: Venv, steps: list[list[Any]], timeout: float = 60) -> tuple[list
     return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
 
 
-def loads(fragile: Any = "process") -> list[list[Any]]:
-    """Steps that load probes.fragile (isolated as ``fragile`` says) and probes.steady, and ask their pids."""
+def loads(fragile: Any = "process", config: dict[str, Any] | None = None) -> list[list[Any]]:
+    """Steps that load probes.fragile (isolated as ``fragile`` says, its ``config``) and probes.steady, and ask
+    their pids."""
     return [
-        ["load", "fragile", "probes.fragile", {"isolation": fragile}],
+        ["load", "fragile", "probes.fragile", {**(config or {}), "isolation": fragile}],
         ["load", "steady", "probes.steady", {"isolation": "process"}],
         ["fragile", "pid"],
         ["steady", "pid"],
@@ -193,6 +195,59 @@ def test_on_failure_restarts_a_bounded_number_of_times(iso_venv: Venv) -> None:
     assert out[11]["ok"] == "", "on-failure does not ask the host to stop"
     assert "[probes.fragile] restarting its worker (restart 2 of 2)" in stderr
     assert_gone(*pids, out[3]["ok"])
+
+
+def test_a_worker_stuck_in_cleanup_is_killed(iso_venv: Venv) -> None:
+    out, _ = drive(iso_venv, [*loads({"timeout": 1}, {"fail_in": "cleanup"}), ["steady", "ping", "still here"]])
+    fragile_pid, steady_pid = out[2]["ok"], out[3]["ok"]
+    assert out[4]["ok"] == "still here"
+    assert out[5]["cleanup"] == "CleanupErrors"
+    assert out[5]["message"].startswith(
+        f"{WHERE}: cleanup() did not answer within 1 s (isolation.timeout); its worker process (pid {fragile_pid}) "
+        "was killed."
+    )
+    assert "  | fragile: cleanup hangs on request" in out[5]["message"]
+    assert_gone(fragile_pid, steady_pid)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[1] == str(pid):
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def test_a_running_host_stops_cleanly_when_an_idle_worker_dies(iso_venv: Venv, tmp_path: Path) -> None:
+    """restart = "never" (the default): a worker killed between calls stops the host with the error."""
+    config = tmp_path / "greet.toml"
+    config.write_text(
+        '[apps.greet]\nnames = ["Bob"]\n\n[[apps.greet.greeters]]\nmodule = "zh"\nisolation = "process"\n'
+    )
+    host = subprocess.Popen(
+        [str(iso_venv.bin("corehost")), "run", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+    )  # fmt: skip
+    assert host.stdout is not None
+    assert host.stdout.readline() == "你好, Bob!\n"
+    (worker,) = children(host.pid)
+    os.kill(worker, signal.SIGKILL)
+    _, stderr = host.communicate(timeout=60)
+    died = (
+        f"module greeters.zh (distribution corehost-greeter-zh) at apps.greet.greeters[0]: its worker process "
+        f"(pid {worker}) was killed by SIGKILL (kill -9, or the kernel's out-of-memory killer) while idle; the host "
+        'goes on without it. It is not restarted (isolation.restart = "never"; "on-failure" restarts it), and the '
+        "host is asked to stop."
+    )
+    assert f"{died}\n" in stderr
+    assert f"corehost: stopped ({died}); every app stopped and every module cleaned up" in stderr
+    assert host.returncode == 0
+    assert_gone(worker)
 
 
 def test_host_killed_with_sigkill_leaves_no_worker(iso_venv: Venv) -> None:
@@ -390,3 +445,8 @@ def test_a_reply_unpickles_data_only() -> None:
     assert wire.loads_reply(wire.dumps((wire.OK, data))) == (wire.OK, data)
     with pytest.raises(pickle.UnpicklingError, match=r"a worker's reply may not carry subprocess\.Popen"):
         wire.loads_reply(pickle.dumps(subprocess.Popen, wire.PICKLE_PROTOCOL))
+
+
+@pytest.mark.parametrize(("annotation", "value"), CROSSABLE, ids=lambda v: repr(v)[:40])
+def test_every_value_the_crossing_check_accepts_unpickles_in_the_host(annotation: Any, value: Any) -> None:
+    assert wire.loads_reply(wire.dumps((wire.OK, value))) == (wire.OK, value)
