@@ -321,8 +321,8 @@ def test_a_host_that_cannot_be_described_shows_the_table_to_write(foreign_venv: 
         describe_foreign(foreign_venv.python, "notahost", timeout=TIMEOUT)
     assert str(error.value) == (
         "--host notahost: notahost 0.1.0 is no corehost host and has no description shipped with corehost-build, "
-        "and it could not be described from its metadata: project and hookspecs: importing the console script(s) "
-        "notahost made no pluggy PluginManager with hookspecs. Describe it in the build file (-c build.toml) with "
+        "and it could not be described from its metadata: hookspecs: importing the console script(s) notahost made "
+        "no pluggy PluginManager. Describe it in the build file (-c build.toml) with "
         "a [host] table (see docs/foreign-hosts.md), for example:\n"
         '[host]\ndistribution = "notahost"\nproject = "PROJECT"\nhookspecs = ["PACKAGE.hookspecs"]\n'
         'groups = ["GROUP"]\nscript = "notahost"'

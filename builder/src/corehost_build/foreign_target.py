@@ -614,9 +614,14 @@ def describe(distribution: str) -> dict[str, Any]:
                 chosen = (script, mine[0][0], mine[0][1])
                 break
     if chosen is None:
+        if watch.managers:
+            project = watch.managers[0][0].project_name
+            answer["project"] = project
+            what = f"made PluginManager({project!r}) but added no hookspecs to it while imported"
+        else:
+            what = "made no pluggy PluginManager"
         answer["missing"].append(
-            "project and hookspecs: importing the console script(s) "
-            f"{', '.join(ep.name for ep in scripts)} made no pluggy PluginManager with hookspecs"
+            f"hookspecs: importing the console script(s) {', '.join(ep.name for ep in scripts)} {what}"
         )
         return answer
     script, pm, where = chosen
