@@ -253,7 +253,9 @@ class Context:
         namespace = self.registry.namespaces.get(info.namespace)
         interface = namespace.load() if namespace is not None else None
         remote.check_crossing(info, interface, at, self.registry.crossing.get(info.id))
-        instance = remote.open_module(info, interface, config, path, options, self.request_stop)
+        instance = remote.open_module(
+            info, interface, config, path, options, self.request_stop, self.registry.spec.name
+        )
         self.loaded.append(Loaded(info, instance, path))
         return instance
 

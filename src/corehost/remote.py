@@ -268,9 +268,10 @@ def worker_command(module_id: str, listen: str | None) -> list[str]:
         # The launcher is the archive's __main__.py: the archive is its directory.
         argv = [sys.executable, os.path.abspath(os.path.dirname(str(launcher))), "serve-module", module_id]
     elif listen is None:
-        argv = [sys.executable, "-m", "corehost.worker", module_id]
+        # -P: the worker imports what the host's registry names, never a same-named file in the working directory.
+        argv = [sys.executable, "-P", "-m", "corehost.worker", module_id]
     else:
-        argv = [sys.executable, "-m", "corehost", "serve-module", module_id]
+        argv = [sys.executable, "-P", "-m", "corehost", "serve-module", module_id]
     return argv if listen is None else [*argv, "--listen", listen]
 
 
@@ -325,6 +326,7 @@ class Remote:
         path: str,
         options: Settings,
         request_stop: Callable[[str], None],
+        host: str,
     ) -> None:
         self.module_id = info.id
         self.distribution = info.distribution
@@ -334,6 +336,8 @@ class Remote:
         self.path = path
         self.settings = options
         self.request_stop = request_stop
+        #: The name of the host whose registry the worker reads (a host of its own, or corehost).
+        self.host = host
         self._timeout_ms = int(options.timeout * 1000)
         self._lock = threading.Lock()
         self._worker: _Worker | None = None
@@ -394,8 +398,10 @@ class Remote:
         """Forward ``start`` or ``stop`` to the module."""
         with self._lock:
             worker = self._worker or self._revive(f"{phase}()")
-            self._request(worker, (wire.LIFECYCLE, phase), f"{phase}()")
+            stop_reason = self._request(worker, (wire.LIFECYCLE, phase), f"{phase}()")
         self._started = phase == "start"
+        if stop_reason:
+            self.request_stop(stop_reason)
 
     def close(self) -> None:
         """Clean the module up in its worker, then end the worker (grace, then SIGKILL)."""
@@ -436,7 +442,14 @@ class Remote:
         listen = "tcp://127.0.0.1:0" if self.settings.network == "tcp" else None
         secret = wire.new_secret().hex()
         env = dict(os.environ)
-        env.update({wire.COOKIE_KEY: wire.COOKIE_VALUE, wire.SECRET_ENV: secret, wire.PARENT_ENV: str(os.getpid())})
+        env.update(
+            {
+                wire.COOKIE_KEY: wire.COOKIE_VALUE,
+                wire.SECRET_ENV: secret,
+                wire.PARENT_ENV: str(os.getpid()),
+                wire.HOST_ENV: self.host,
+            }
+        )
         argv = worker_command(self.module_id, listen)
         try:
             proc = _spawn(
@@ -792,9 +805,10 @@ def open_module(
     path: str,
     options: Settings,
     request_stop: Callable[[str], None],
+    host: str,
 ) -> Any:
-    """A proxy of ``info``'s module, running (provisioned and validated) in a worker."""
-    remote = Remote(info, interface, config, path, options, request_stop)
+    """A proxy of ``info``'s module, running (provisioned and validated) in a worker of host ``host``."""
+    remote = Remote(info, interface, config, path, options, request_stop, host)
     remote.open()
     proxy: Any = object.__new__(proxy_class(interface))
     proxy._remote = remote

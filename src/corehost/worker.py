@@ -261,9 +261,12 @@ class _Session:
             if kind == wire.LIFECYCLE and message[1] == "cleanup":
                 self._cleanup(raising=True)
                 return (wire.OK, None)
-            if kind == wire.LIFECYCLE:
+            if kind == wire.LIFECYCLE and self.ctx is not None:
                 method = getattr(self.instance, message[1], None)
-                return (wire.OK, None if method is None else method())
+                if method is not None:
+                    method()
+                # An app that asks its context to stop while it starts (a one-shot app) asks the host.
+                return (wire.OK, self.ctx.stop_reason if self.ctx.stop_requested.is_set() else "")
         except MemoryError:
             _out_of_memory(self.module_id, str(message[1]))
         except CorehostError as exc:

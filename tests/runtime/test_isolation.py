@@ -210,6 +210,15 @@ def test_a_worker_stuck_in_cleanup_is_killed(iso_venv: Venv) -> None:
     assert_gone(fragile_pid, steady_pid)
 
 
+def test_a_worker_that_does_not_exit_after_cleanup_is_killed_after_its_grace(iso_venv: Venv) -> None:
+    started = time.monotonic()
+    out, _ = drive(iso_venv, [*loads({"grace": 0.5}, {"fail_in": "exit"}), ["fragile", "ping", "x"]])
+    assert out[4]["ok"] == "x" and len(out) == 5, "cleanup itself succeeded"
+    assert not alive(out[2]["ok"]), "the host waited its grace, then killed the worker (SIGKILL)"
+    assert time.monotonic() - started < 30
+    assert_gone(out[3]["ok"])
+
+
 def children(pid: int) -> list[int]:
     """The processes whose parent is ``pid``."""
     found = []
@@ -414,6 +423,19 @@ def test_the_greet_demo_with_a_greeter_in_a_worker(iso_venv: Venv, tmp_path: Pat
     result = iso_venv.corehost("run", "--config", config, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["你好, Bob！", "Hello, Bob!"]
+
+
+def test_an_isolated_app_runs_and_stops_the_host_when_it_is_done(iso_venv: Venv, tmp_path: Path) -> None:
+    """An app in a worker: its guests load in the worker's context, its output is forwarded, once = true stops."""
+    config = tmp_path / "greet.toml"
+    config.write_text(
+        '[apps.greet]\nnames = ["Bob"]\nonce = true\nisolation = "process"\n\n'
+        '[[apps.greet.greeters]]\nmodule = "zh"\n\n[[apps.greet.greeters]]\nmodule = "en"\n'
+    )
+    result = iso_venv.corehost("run", "--config", config, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "[greet] 你好, Bob!\n[greet] Hello, Bob!\n" in result.stderr
+    assert "corehost: stopped (greet: once = true); every app stopped and every module cleaned up" in result.stderr
 
 
 def test_versions_are_checked_against_what_the_host_speaks() -> None:
