@@ -190,18 +190,36 @@ def stamp(dest: Path) -> str | None:
         if not dest.is_dir():
             return None
         digest = hashlib.sha256()
-        for root, dirs, files in os.walk(dest):
-            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-            for name in sorted(files):
-                path = os.path.join(root, name)
-                st = os.lstat(path)
-                digest.update(f"{os.path.relpath(path, dest)}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
-            for name in dirs:
-                # A folder's own presence counts too (an empty package folder dropped in is a change).
-                digest.update(f"{os.path.relpath(os.path.join(root, name), dest)}/\0".encode())
+        _stamp_tree(str(dest), len(str(dest)) + 1, digest)
         return "tree:" + digest.hexdigest()
     except OSError:
         return None
+
+
+def _stamp_tree(folder: str, cut: int, digest: Any) -> None:
+    """Add ``folder``'s files (path, size, mtime, inode), then its subfolders' names, then each subfolder's.
+
+    The order is ``os.walk``'s, top down and sorted; one ``scandir`` per
+    folder and relative paths by slicing keep it to a stat per file (a
+    folder that cannot be read is an error here, where ``os.walk`` would
+    skip it). A symlink to a folder counts by its name and is not followed.
+    """
+    with os.scandir(folder) as found:
+        entries = sorted(found, key=lambda entry: entry.name)
+    folders = []
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                folders.append(entry)
+            continue
+        st = entry.stat(follow_symlinks=False)
+        digest.update(f"{entry.path[cut:]}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ino}\0".encode())
+    for entry in folders:
+        # A folder's own presence counts too (an empty package folder dropped in is a change).
+        digest.update(f"{entry.path[cut:]}/\0".encode())
+    for entry in folders:
+        if not entry.is_symlink():
+            _stamp_tree(entry.path, cut, digest)
 
 
 def _dest_key(dest: Path) -> str:
