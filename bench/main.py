@@ -21,6 +21,7 @@ from typing import Any
 from bench import build_time, calls, loaders, machine, report, scale, startup
 from bench.envs import ROOT, Builder
 from bench.http import HTTP_SMOKE, HttpPlan, run_http
+from bench.isolation import ISOLATION_SMOKE, IsolationPlan, run_isolation
 from bench.stats import Sample
 
 
@@ -43,6 +44,7 @@ class Plan:
     #: Unrecorded runs of each side first (bytecode and page caches); builds take one fewer.
     warmup: int = 2
     http: HttpPlan = field(default_factory=HttpPlan)
+    isolation: IsolationPlan = field(default_factory=IsolationPlan)
 
 
 SMOKE = Plan(
@@ -59,6 +61,7 @@ SMOKE = Plan(
     call_number=1000,
     warmup=1,
     http=HTTP_SMOKE,
+    isolation=ISOLATION_SMOKE,
 )
 
 
@@ -77,6 +80,7 @@ def run_all(plan: Plan, work: Path, smoke: bool) -> dict[str, Any]:
         "hooks": {n: calls.hook_calls(n, plan.call_runs, plan.call_number) for n in (1, 10)},
     }
     results["http"] = run_http(work, builder, plan.http)
+    results["isolation"] = run_isolation(work, builder, plan.isolation)
     results["seconds"] = time.perf_counter() - started
     notes = ROOT / "bench" / "notes.md"
     if notes.exists() and not smoke:
@@ -102,7 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw samples as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (its path is printed)")
     parser.add_argument(
-        "--only", choices=["http"], help="run only this benchmark and rewrite only its section of the --out file"
+        "--only",
+        choices=["http", "isolation"],
+        help="run only this benchmark and rewrite only its section of the --out file",
     )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="corehost-bench-"))
@@ -114,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = {"smoke": args.smoke, "machine": machine.describe()}
             results["http"] = run_http(work, Builder(work / "build-cache"), plan.http)
             results["seconds"] = time.perf_counter() - started
+        elif args.only == "isolation":
+            results = {"smoke": args.smoke, "machine": machine.describe()}
+            results["isolation"] = run_isolation(work, Builder(work / "build-cache"), plan.isolation)
+            results["seconds"] = results["isolation"]["seconds"]
         else:
             results = run_all(plan, work, args.smoke)
     finally:
@@ -122,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only == "http":
         old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         args.out.write_text(report.with_http_section(old, results), encoding="utf-8")
+    elif args.only == "isolation":
+        old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        args.out.write_text(report.with_isolation_section(old, results), encoding="utf-8")
     else:
         args.out.write_text(report.render(results), encoding="utf-8")
     if args.json:

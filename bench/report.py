@@ -252,6 +252,8 @@ def render(results: dict[str, Any]) -> str:
                 *_table(samples, "pluggy pm.hook.corehost_stopping()", "us")]  # fmt: skip
     if "http" in results:
         out += ["", *http_section(results)]
+    if "isolation" in results:
+        out += ["", *isolation_section(results)]
     notes = results.get("notes")
     if notes:
         out += ["", "## Notes", "", notes.strip()]
@@ -403,6 +405,108 @@ def with_http_section(old: str, results: dict[str, Any]) -> str:
     start, end = old.find("## 6. HTTP serving"), old.find(HTTP_END)
     if start >= 0 and end > start:
         return old[:start] + section + old[end + len(HTTP_END) :]
+    notes = old.find("\n## Notes")
+    if notes >= 0:
+        return old[: notes + 1] + section + "\n\n" + old[notes + 1 :]
+    return old.rstrip("\n") + ("\n\n" if old else "") + section + "\n"
+
+
+#: The isolation targets: a round trip's median on a unix socket and on loopback TCP (µs), and a worker's
+#: start-up (spawn to handshake) over `python -c "import <the module's package>"`.
+ISOLATION_UNIX_US = 50.0
+ISOLATION_TCP_US = 100.0
+ISOLATION_STARTUP_RATIO = 1.5
+ISOLATION_BEGIN = "<!-- isolation section: `bench/run --only isolation` rewrites from here to the end marker -->"
+ISOLATION_END = "<!-- end of the isolation section -->"
+
+
+def isolation_verdicts(iso: dict[str, Any]) -> list[Verdict]:
+    from bench.isolation import BUNDLE_WORKER, IMPORT, IN_PROCESS, TCP, UNIX, VENV_WORKER
+
+    calls, startup = iso["calls"], iso["startup"]
+    out = []
+    for side, limit in ((UNIX, ISOLATION_UNIX_US), (TCP, ISOLATION_TCP_US)):
+        us = calls[side].median * 1e6
+        out.append(Verdict(f"round trip `greet('Bob')`, {side}: median < {limit:g} µs", us < limit,
+                           f"{us:.1f} µs; {ratio(calls[side], calls[IN_PROCESS]):,.0f}× the in-process call "
+                           f"({calls[IN_PROCESS].median * 1e9:.0f} ns)"))  # fmt: skip
+    for side in (VENV_WORKER, BUNDLE_WORKER):
+        r = ratio(startup[side], startup[IMPORT])
+        out.append(Verdict(f"{side} within {ISOLATION_STARTUP_RATIO:g}× of `{IMPORT}`", r <= ISOLATION_STARTUP_RATIO,
+                           f"{r:.2f}× ({fmt(startup[side])} vs {fmt(startup[IMPORT])})"))  # fmt: skip
+    return out
+
+
+def isolation_section(results: dict[str, Any]) -> list[str]:
+    """Section 7 with its own run facts (``--only isolation`` rewrites it alone), between the markers."""
+    from bench.isolation import EACH, IMPORT, IN_PROCESS, SHARED
+
+    iso, m = results["isolation"], results["machine"]
+    plan = iso["plan"]
+    out = [
+        '## 7. Isolated modules (`isolation = "process"`)',
+        "",
+        ISOLATION_BEGIN,
+        "",
+        f"Measured {m['date']}, commit {m['commit']}, in {iso['seconds'] / 60:.1f} min"
+        + (" in **smoke mode** (not figures to quote)" if results["smoke"] else "")
+        + f"; load average {iso['load_before']} at the start and {iso['load_after']} at the end, {iso['cores']} "
+        "cores shared with other engineers' test suites: compare the ratios, taken from interleaved samples.",
+        "",
+        "The module is `greeters.zh` (`greet(name: str) -> str`), made by a `corehost.context.Context` in the "
+        'bench process: in-process, and with `isolation = "process"` (a worker on a unix socket) and '
+        '`isolation = { network = "tcp" }` (a worker on loopback TCP), each worker started from the bench '
+        "environment the way a host starts it. Workers speak `multiprocessing.connection` (HMAC-authenticated, "
+        "pickled tuples, docs/isolation.md).",
+        "",
+        "### Targets (isolation)",
+        "",
+        "| target | verdict | measured |",
+        "| --- | --- | --- |",
+        *(v.row() for v in isolation_verdicts(iso)),
+        "",
+        f"### A round trip: `greet('Bob')`, {plan['call_runs']} samples of {plan['call_number']:,} calls "
+        f"(in-process: {plan['call_number'] * 100:,})",
+        "",
+        *_table(iso["calls"], IN_PROCESS, "us"),
+        "",
+        f"### Start-up, {plan['startup_runs']} samples each, interleaved, after {plan['warmup']} unrecorded",
+        "",
+        "A worker is timed from its spawn to its handshake line (`CORE|APP|NETWORK|ADDRESS|ENCODING` on stdout), "
+        "with the environment a host gives it (magic cookie, secret, the host's pid); the venv and the bundle "
+        "were built by `corehost-build build --plugins-dir plugins --isolate greeters.zh`. The bundle runs on an "
+        f"interpreter with nothing installed. The baseline is `{IMPORT}`: a whole interpreter that imports the "
+        "module's package and exits. The host's open of an isolated module adds connecting, authenticating, "
+        "decoding the config and provisioning the module in the worker, and the first call.",
+        "",
+        *_table(iso["startup"], IMPORT),
+        "",
+        f"### Throughput: calls/s with N callers (threads), {plan['throughput_rounds']} samples of "
+        f"{plan['throughput_seconds']:g} s each",
+        "",
+        f"**{SHARED}**: every caller calls the same proxy, whose calls take turns on its one connection. "
+        f"**{EACH}**: N workers, one per caller. **{IN_PROCESS}**: N threads on the module itself (the GIL's "
+        "rate).",
+        "",
+        "| callers | " + " | ".join([SHARED, EACH, IN_PROCESS]) + " |",
+        "| --- | --- | --- | --- |",
+    ]
+    for callers, sides in iso["throughput"].items():
+        out.append(f"| {callers} | " + " | ".join(_calls_per_s(sides[s]) for s in (SHARED, EACH, IN_PROCESS)) + " |")
+    return [*out, "", ISOLATION_END]
+
+
+def _calls_per_s(sample: Sample) -> str:
+    lo, hi = sample.spread
+    return f"{sample.median:,.0f} ({lo:,.0f}–{hi:,.0f})"
+
+
+def with_isolation_section(old: str, results: dict[str, Any]) -> str:
+    """``old`` (a RESULTS.md) with its isolation section replaced, or added before the notes (or at the end)."""
+    section = "\n".join(isolation_section(results))
+    start, end = old.find("## 7. Isolated modules"), old.find(ISOLATION_END)
+    if start >= 0 and end > start:
+        return old[:start] + section + old[end + len(ISOLATION_END) :]
     notes = old.find("\n## Notes")
     if notes >= 0:
         return old[: notes + 1] + section + "\n\n" + old[notes + 1 :]

@@ -89,9 +89,16 @@ def test_bench_run_smoke(tmp_path: Path) -> None:
     else:
         assert reload["reason"] == "corehost reload is not available in this build"
 
+    iso = data["isolation"]
+    assert all(timed(iso["calls"][side]) for side in ("in-process", "isolated, unix socket", "isolated, loopback TCP"))
+    assert len(iso["startup"]) == 5 and all(timed(side) for side in iso["startup"].values())
+    assert list(iso["throughput"]) == ["1", "2"]
+    assert all(timed(side) for sides in iso["throughput"].values() for side in sides.values())
+
     text = out.read_text()
     assert "smoke mode" in text and "## Targets" in text and "## 5. Call cost" in text
     assert "## 6. HTTP serving" in text and "### Memory (VmRSS)" in text
+    assert "## 7. Isolated modules" in text and "### Throughput" in text
 
     # `--only http` rewrites that section alone: in place, or before the notes of a report that has none.
     fresh = {"smoke": True, "machine": data["machine"] | {"date": "REWRITTEN"}, "http": samples_of(http)}
@@ -102,3 +109,8 @@ def test_bench_run_smoke(tmp_path: Path) -> None:
     assert report.with_http_section(older, fresh) == text[:start] + "\n".join(report.http_section(fresh)) + (
         "\n\n## Notes\n\nkept\n"
     )
+
+    # `--only isolation` rewrites its section alone, in place.
+    start, end = text.index("## 7. Isolated modules"), text.index(report.ISOLATION_END) + len(report.ISOLATION_END)
+    rewritten = report.with_isolation_section(text, {**fresh, "isolation": samples_of(iso)})
+    assert rewritten[:start] == text[:start] and rewritten.endswith(text[end:]) and "Measured REWRITTEN" in rewritten
