@@ -93,8 +93,8 @@ class ForeignPlan:
     """Samples per side; the smoke plan takes one of each and no cold build."""
 
     cold_builds: int = 2
-    warm_builds: int = 5
-    later_runs: int = 11
+    warm_builds: int = 4
+    later_runs: int = 9
     first_runs: int = 3
     warmup: int = 2
 
@@ -156,7 +156,7 @@ class SetBench:
         shutil.rmtree(dest, ignore_errors=True)
         env = {"UV_CACHE_DIR": str(uv_cache)} if uv_cache is not None else None
         made = _timed([uv(), "venv", "-q", "--python", self.python, dest], env)
-        sync = [uv(), "pip", "sync", "-q", "--preview-features", "pylock", "--compile-bytecode",
+        sync: list[str | Path] = [uv(), "pip", "sync", "-q", "--preview-features", "pylock", "--compile-bytecode",
                 "--python", dest / "bin" / "python", self.lock]  # fmt: skip
         return made + _timed(sync, env)
 

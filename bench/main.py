@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import build_time, calls, loaders, machine, report, scale, startup
+from bench import build_time, calls, foreign, loaders, machine, report, scale, startup
 from bench.envs import ROOT, Builder
+from bench.foreign import FOREIGN_SMOKE, ForeignPlan, run_foreign
 from bench.http import HTTP_SMOKE, HttpPlan, run_http
 from bench.isolation import ISOLATION_SMOKE, IsolationPlan, run_isolation
 from bench.stats import Sample
@@ -45,6 +46,7 @@ class Plan:
     warmup: int = 2
     http: HttpPlan = field(default_factory=HttpPlan)
     isolation: IsolationPlan = field(default_factory=IsolationPlan)
+    foreign: ForeignPlan = field(default_factory=ForeignPlan)
 
 
 SMOKE = Plan(
@@ -62,6 +64,7 @@ SMOKE = Plan(
     warmup=1,
     http=HTTP_SMOKE,
     isolation=ISOLATION_SMOKE,
+    foreign=FOREIGN_SMOKE,
 )
 
 
@@ -107,8 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (its path is printed)")
     parser.add_argument(
         "--only",
-        choices=["http", "isolation"],
-        help="run only this benchmark and rewrite only its section of the --out file",
+        choices=["http", "foreign", "isolation"],
+        help="run only this benchmark and rewrite only its section of the --out file (foreign: datasette and llm "
+        "with plugins from the index, built by corehost-build, shiv, pex and into a plain venv; a full run keeps "
+        "the section as it was)",
     )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="corehost-bench-"))
@@ -124,19 +129,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = {"smoke": args.smoke, "machine": machine.describe()}
             results["isolation"] = run_isolation(work, Builder(work / "build-cache"), plan.isolation)
             results["seconds"] = results["isolation"]["seconds"]
+        elif args.only == "foreign":
+            results = {"smoke": args.smoke, "machine": machine.describe()}
+            results["foreign"] = run_foreign(work, plan.foreign)
+            results["seconds"] = results["foreign"]["seconds"]
         else:
             results = run_all(plan, work, args.smoke)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     if args.only == "http":
-        old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         args.out.write_text(report.with_http_section(old, results), encoding="utf-8")
     elif args.only == "isolation":
-        old = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
         args.out.write_text(report.with_isolation_section(old, results), encoding="utf-8")
+    elif args.only == "foreign":
+        command = "bench/run --only foreign" + (" --smoke" if args.smoke else "")
+        text = foreign.section(results["foreign"], results["machine"], args.smoke, command)
+        args.out.write_text(foreign.with_section(old, text), encoding="utf-8")
     else:
-        args.out.write_text(report.render(results), encoding="utf-8")
+        args.out.write_text(foreign.carry_over(old, report.render(results)), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(to_json(results), indent=1), encoding="utf-8")
     print(f"bench: wrote {args.out} in {results['seconds']:.0f} s", flush=True)
