@@ -339,10 +339,11 @@ def _venv_site() -> str:
 def run_foreign(archive: str) -> None:
     """Run a foreign host's console script from its artifact; never returns.
 
-    A ``.pyz`` started without ``-I -S`` starts itself again with them, so
-    that no user or system site-packages, ``.pth`` file or ``PYTHON*``
-    variable adds a distribution the host would then load as a plugin; a
-    venv's launcher passes ``-I`` itself (its venv has no system site).
+    The interpreter must run with ``-I -S``, so that no user or system
+    site-packages, ``.pth`` file or ``PYTHON*`` variable adds a distribution
+    the host would then load as a plugin. A ``.pyz``'s shell prefix passes
+    them; started as ``python ds.pyz``, it starts itself again with them. A
+    venv's launcher passes ``-I`` (its venv has no system site-packages).
     """
     foreign: dict[str, Any] = BUNDLE["foreign"]
     if not BUNDLE.get("venv") and not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
@@ -360,6 +361,8 @@ def run_foreign(archive: str) -> None:
         else:
             enter(archive)
             site = sys.path[0]
+            # Everything is imported from the unpacked folder: the archive need not be searched on every import.
+            sys.path[:] = [p for p in sys.path if p != archive]
         added = _added(site, foreign["dists"])
         if added:
             raise BundleError(

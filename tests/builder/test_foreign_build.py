@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.builder.conftest import Builder
-from tests.conftest import ROOT, clean_env
+from tests.conftest import ROOT, build_wheel, clean_env
 
 FOREIGN_FIXTURES = ROOT / "tests" / "fixtures" / "foreign"
 DATASETTE_PLUGINS = ("datasette-cluster-map", "datasette-json-html")
@@ -269,3 +269,55 @@ def test_a_misspelt_hook_fails_the_build_and_writes_nothing(builder: Builder, tm
     assert "extra_css_url" in result.stderr
     assert not (tmp_path / "bad.pyz").exists()
     assert os.listdir(tmp_path) == []
+
+
+def _tinyhost_plugin(where: Path) -> Path:
+    """A good tinyhost plugin: the typo fixture with its hook spelt right."""
+    typo = FOREIGN_FIXTURES / "tinyhost-fixture-typo" / "src" / "tinyhost_fixture_typo" / "__init__.py"
+    project = where / "tinyhost-good"
+    (project / "src" / "tinyhost_good").mkdir(parents=True)
+    code = typo.read_text(encoding="utf-8").replace("tinyhost_greting", "tinyhost_greeting")
+    (project / "src" / "tinyhost_good" / "__init__.py").write_text(code, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "tinyhost-good"\nversion = "0.1"\ndependencies = ["tinyhost"]\n\n'
+        '[project.entry-points."tinyhost.plugins"]\ngood = "tinyhost_good"\n\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/tinyhost_good"]\n',
+        encoding="utf-8",
+    )
+    return project
+
+
+def test_an_undescribed_pluggy_host_is_described_then_built(builder: Builder, tmp_path: Path) -> None:
+    host, good = str(FOREIGN_FIXTURES / "tinyhost"), str(_tinyhost_plugin(tmp_path))
+    built = builder.ok("build", "--host", host, "--with", good, "--venv", "dist/t", cwd=tmp_path)
+    assert "tinyhost: described from its own metadata: project 'tinyhost'; hookspecs tinyhost.hookspecs" in built.stderr
+    run = subprocess.run([tmp_path / "dist/t/bin/tinyhost", "Bob"], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "hi Bob" in run.stdout
+    assert "match the build record" in builder.ok("verify", "dist/t", cwd=tmp_path).stdout
+    typo = str(FOREIGN_FIXTURES / "tinyhost-fixture-typo")
+    failed = builder.run("build", "--host", host, "--with", typo, "--output", "t.pyz", cwd=tmp_path)
+    assert failed.returncode != 0
+    assert "no hookspec of tinyhost is named 'tinyhost_greting' (did you mean 'tinyhost_greeting'?)" in failed.stderr
+    assert not (tmp_path / "t.pyz").exists()
+
+
+def test_a_build_file_host_table_describes_the_host(builder: Builder, tmp_path: Path) -> None:
+    good = _tinyhost_plugin(tmp_path)
+    (tmp_path / "build.toml").write_text(
+        f'with = ["{good}"]\noutput = "t.pyz"\n\n[host]\ndistribution = "tinyhost"\nproject = "tinyhost"\n'
+        'hookspecs = ["tinyhost.hookspecs"]\ngroups = ["tinyhost.plugins"]\nscript = "tinyhost"\n'
+        'refuse = ["install"]\n',
+        encoding="utf-8",
+    )
+    host = FOREIGN_FIXTURES / "tinyhost"
+    (tmp_path / "wheels").mkdir()
+    build_wheel(host, tmp_path / "wheels")
+    builder.ok("build", "-c", "build.toml", "--find-links", "wheels", cwd=tmp_path)
+    artifact = Artifact(tmp_path / "t.pyz", [str(tmp_path / "t.pyz")], {}, tmp_path / "cache")
+    assert "hi Ann" in artifact.run("Ann").stdout
+    refused = artifact.run("install", "tinyhost-other")
+    assert refused.returncode == 1
+    assert "corehost-build build -c build.toml --find-links wheels --with tinyhost-other --output" in refused.stderr
+    assert refused.stderr.rstrip().endswith(f"--output {tmp_path / 't.pyz'}")

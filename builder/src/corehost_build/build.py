@@ -10,6 +10,7 @@ builds, and is not even imported by an up-to-date rebuild.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from corehost_build import rebuild
 from corehost_build.atomic import unwritable
 from corehost_build.errors import SpecError
-from corehost_build.hosts import foreign_host
+from corehost_build.hosts import DescribedHost, foreign_host
 from corehost_build.lock import LockedPackage, check_name, digest, export
 from corehost_build.outputs import Output, output_of
 from corehost_build.progress import Progress
@@ -207,6 +208,10 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
 
     try:
         result, lock_text = make(request, output, progress, target, python, pinned, reused)
+    except DescribedHost as found:
+        # A pluggy host with no description: built again as one, without the corehost runtime it was tried with
+        # (the foreign guards step says what was inferred).
+        return _build(dataclasses.replace(request, foreign=found.host), output, progress)
     finally:
         progress.release(show=False)  # held lines not shown by then belong to a build that never started
     if key:

@@ -36,13 +36,13 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from corehost.bundle import RECORD_FILE, render_main
-from corehost.problems import errors
+from corehost.problems import Problem, errors
 from corehost_build import __version__
 from corehost_build.atomic import write_atomic
 from corehost_build.cache import cache_dir
 from corehost_build.errors import BundleCheckFailure, InstallError, NotAPlugin, SpecError
 from corehost_build.foreign import ForeignHost
-from corehost_build.foreignprobe import ForeignReport, inspect_foreign
+from corehost_build.foreignprobe import TARGET, ForeignReport, inspect_foreign
 from corehost_build.hosts import BuildHost
 from corehost_build.resolve import Pinned
 from corehost_build.tools import run_uv, tool_env
@@ -164,12 +164,54 @@ def console_entry(site: Path, host: ForeignHost) -> str:
     return scripts[host.script].split("[")[0].strip()
 
 
+def cached_inspect_foreign(python: Path, host: ForeignHost, *, timeout: float, lock_text: str) -> ForeignReport:
+    """:func:`inspect_foreign`, reusing the report of an identical installed set (a warm rebuild runs no guards).
+
+    The report is a function of the installed files (the lock pins each by
+    hash; the install tools left out follow from it), the description, the
+    interpreter and the guard script itself. Only reports without errors are
+    kept: a set with problems is checked again every time.
+    """
+    parts = [__version__, json.dumps(host.to_json(), sort_keys=True), os.path.realpath(python), lock_text]
+    key = hashlib.sha256("\0".join(parts).encode() + TARGET.read_bytes()).hexdigest()
+    path = cache_dir() / "foreign-guards" / f"{key}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ForeignReport(
+            problems=[Problem.from_json(p) for p in data["problems"]],
+            plugins=data["plugins"],
+            host_version=data["host_version"],
+            pluggy_version=data["pluggy_version"],
+            requirements=data["requirements"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    report = inspect_foreign(python, host, timeout=timeout)
+    if not report.errors:
+        data = {
+            "problems": [p.to_json() for p in report.problems],
+            "plugins": report.plugins,
+            "host_version": report.host_version,
+            "pluggy_version": report.pluggy_version,
+            "requirements": report.requirements,
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(json.dumps(data).encode("utf-8"), path)
+    return report
+
+
 def guard_foreign(
-    venv: Path, site: Path, host: ForeignHost, plugins: list[Pinned], allow_plain: list[str], timeout: float
+    venv: Path,
+    site: Path,
+    host: ForeignHost,
+    plugins: list[Pinned],
+    allow_plain: list[str],
+    timeout: float,
+    lock_text: str,
 ) -> ForeignChecked:
     """Leave out the install tools, run the foreign guards in the staged venv, check every ``--with``."""
     left_out = leave_out_tools(venv, site, host)
-    report = inspect_foreign(venv_python(venv), host, timeout=timeout)
+    report = cached_inspect_foreign(venv_python(venv), host, timeout=timeout, lock_text=lock_text)
     report.require_clean()
     loaded = {canonicalize_name(str(p["distribution"])) for p in report.plugins}
     for pin in plugins:

@@ -18,6 +18,8 @@ and its artifact starts the host's own console script
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from corehost_build.atomic import write_atomic
 from corehost_build.errors import SpecError
 from corehost_build.foreign import ForeignHost, shipped_host
 from corehost_build.probe import ask
@@ -50,18 +53,50 @@ class BuildHost:
         return self.name == COREHOST
 
 
+class NoHostDeclared(SpecError):
+    """``--host`` names a distribution that declares no corehost host: perhaps a pluggy host to describe."""
+
+
+class DescribedHost(Exception):
+    """The ``--host`` distribution turned out to be a pluggy host, described from its metadata: build it as one.
+
+    Not an error: it carries the description the build starts again with, and keeps it for later builds.
+    """
+
+    def __init__(self, host: ForeignHost, spec: str) -> None:
+        super().__init__(host.name)
+        self.host = host
+        _described(spec).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(json.dumps(host.to_json(), sort_keys=True).encode(), _described(spec))
+
+
+def _described(spec: str) -> Path:
+    """Where the description of ``--host SPEC`` is kept once inferred, so a rebuild takes the foreign path at once."""
+    from corehost_build.cache import cache_dir
+
+    return cache_dir() / "described" / f"{hashlib.sha256(spec.encode()).hexdigest()}.json"
+
+
 def foreign_host(request: BuildRequest) -> ForeignHost | None:
     """The foreign host ``request`` builds, or ``None`` for corehost or a corehost host application.
 
     Decided from the request alone, before the resolve: a foreign build's lock
     takes no corehost runtime. A build file's ``[host]`` table describes
-    one; ``--host NAME`` names one when the builder ships its description.
+    one; ``--host NAME`` names one when the builder ships its description,
+    or when an earlier build described that ``--host`` from its metadata
+    (:class:`DescribedHost`).
     """
     if request.foreign is not None:
         return request.foreign
-    if request.host is None or request.host.requirement is None:
+    if request.host is None:
         return None
-    return shipped_host(request.host.requirement.name)
+    shipped = shipped_host(request.host.requirement.name) if request.host.requirement is not None else None
+    if shipped is not None:
+        return shipped
+    try:
+        return ForeignHost.from_json(json.loads(_described(request.host.text).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
 
 
 def foreign_in_lock(names: Iterable[str]) -> ForeignHost | None:
@@ -89,7 +124,7 @@ def declared_host(python: Path, distribution: str | None) -> BuildHost:
     mine = [BuildHost(h["name"], h["target"]) for h in declared if canonicalize_name(h["distribution"]) == wanted]
     if len(mine) != 1:
         what = "declares no host" if not mine else f"declares {len(mine)} hosts"
-        raise SpecError(
+        raise (NoHostDeclared if not mine else SpecError)(
             f"--host {distribution}: that distribution {what} in the 'corehost.hosts' entry-point group. A host "
             "application declares exactly one (name = 'package.module:SPEC', a corehost.HostSpec); see docs/hosts.md."
         )

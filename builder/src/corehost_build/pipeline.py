@@ -17,8 +17,9 @@ from typing import Any
 from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
+from corehost_build.errors import SpecError
 from corehost_build.guards import cached_inspect, modules_of, require_clean, require_crossable, warnings_of
-from corehost_build.hosts import BuildHost, declared_host, foreign_host, foreign_in_lock
+from corehost_build.hosts import BuildHost, DescribedHost, NoHostDeclared, declared_host, foreign_host, foreign_in_lock
 from corehost_build.lock import LockedPackage, check_python, digest, export, installable, portable, read_lock
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
@@ -102,6 +103,7 @@ def make(
                     plugins,
                     request.allow_plain,
                     request.guard_timeout,
+                    lock_file.read_text(encoding="utf-8"),
                 )
                 build_host, registry = checked.build_host, {}
                 warnings: list[dict[str, str]] = []
@@ -154,7 +156,19 @@ def _guards(
 ) -> tuple[BuildHost, dict[str, Any], list[str], list[dict[str, str]]]:
     """The corehost guards in the staged venv: the host it declares, the probe's report, its modules and warnings."""
     host_pin = next((p for p in pinned if p.role == "host"), None)
-    build_host = declared_host(venv_python(staging.venv), host_pin.name if host_pin else None)
+    try:
+        build_host = declared_host(venv_python(staging.venv), host_pin.name if host_pin else None)
+    except NoHostDeclared as none:
+        if host_pin is None:
+            raise
+        # No corehost host: a pluggy application, if it can be described (else both say what to do).
+        from corehost_build.foreignprobe import describe_foreign
+
+        try:
+            described = describe_foreign(venv_python(staging.venv), host_pin.name, timeout=request.guard_timeout)
+        except SpecError as neither:
+            raise SpecError(f"{none.message} Nor is it a pluggy application to describe: {neither.message}") from None
+        raise DescribedHost(described, host_pin.spec.text) from None
     report, reused_report = cached_inspect(
         venv_python(staging.venv),
         request.guard_timeout,

@@ -120,6 +120,12 @@ def collect(site_packages: Path) -> tuple[dict[str, Path], dict[str, str]]:
     return files, left_out
 
 
+#: What a foreign host's bundle starts with: a shell that starts Python isolated and without site-packages
+#: (``-I -S``, see :func:`corehost.bundle.run_foreign`) in one step; a ``#!/usr/bin/env python3`` line would
+#: start an interpreter with site-packages only for the bundle to start itself again. A zip may begin with
+#: anything, so ``python3 ds.pyz`` works as well (and starts itself again isolated).
+FOREIGN_PREFIX = b'#!/bin/sh\nexec python3 -I -S "$0" "$@"\n'
+
 #: Sources by name in, bytecode by name out (see :func:`corehost_build.bytecode.compile_all`).
 Compiler = Callable[[dict[str, bytes]], dict[str, bytes]]
 
@@ -249,7 +255,7 @@ def write_zipapp(
     checked = False
     try:
         with atomic_file(dest, executable=True) as out:
-            out.write(f"#!{shebang}\n".encode())
+            out.write(FOREIGN_PREFIX if foreign is not None else f"#!{shebang}\n".encode())
             with zipfile.ZipFile(out, "w") as zf:
                 for name, data in sorted(entries):
                     info = zipfile.ZipInfo(name, when)
