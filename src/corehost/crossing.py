@@ -60,6 +60,8 @@ _MAPPINGS = frozenset({dict, collections.OrderedDict, collections.defaultdict, a
 _LAZY = frozenset({abc.Iterator, abc.Iterable, abc.Generator, abc.AsyncIterator, abc.AsyncIterable,
                    abc.AsyncGenerator, abc.Awaitable, abc.Coroutine, abc.Reversible})  # fmt: skip
 
+#: Qualifiers around the type of a value (metadata, a TypedDict key's presence, a dataclass field's finality).
+_WRAPPERS: frozenset[Any] = frozenset({typing.Annotated, typing.Required, typing.NotRequired, typing.Final})
 #: ``collections.abc.Callable``, typed as what it is at run time: a class (mypy sees a special form).
 _CALLABLE: Any = abc.Callable
 _ANY_WHY = (
@@ -245,7 +247,7 @@ def why_not(hint: Any, _seen: frozenset[int] = frozenset()) -> str:
     if isinstance(hint, (str, typing.ForwardRef)):
         return f"the annotation {hint!r} is text that was never resolved to a type; import what it names"
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Annotated:
+    if origin in _WRAPPERS:
         return why_not(args[0], _seen)
     if origin is typing.Union or origin is types.UnionType:
         return _first(args, _seen)

@@ -59,9 +59,15 @@ class Pair(NamedTuple):
     right: float
 
 
-class Options(TypedDict):
-    verbose: bool
+class Options(TypedDict, total=False):
+    verbose: typing.Required[bool]
     tags: list[str]
+    level: typing.NotRequired[int]
+
+
+@dataclasses.dataclass
+class Limits:
+    most: typing.Final[int] = 3  # Final in a dataclass field: a constant per instance
 
 
 @dataclasses.dataclass
@@ -110,6 +116,8 @@ CROSSABLE: list[tuple[Any, Any]] = [
     (Tree, Tree("root", [Tree("leaf")])),
     (Pair, Pair("l", 1.5)),
     (Options, {"verbose": True, "tags": ["a"]}),
+    (Options, {"verbose": True}),
+    (Limits, Limits()),
     (list[Point | None], [Point(0, 0), None]),
 ]
 
