@@ -60,6 +60,12 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
     if not spawned and listen is None:
         print(NOT_A_PROGRAM.format(module=module_id, name=spec.name), file=sys.stderr)
         return 1
+    # stdout carries one line, the handshake, to whoever started the worker: everything the worker and its
+    # module print, from the first import on, joins stderr (which a host forwards line by line).
+    sys.stdout.flush()
+    handshake_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if spawned:
         _watch_parent()
     else:
@@ -75,13 +81,9 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
     secret, secret_path = _secret(module_id, info.distribution, spawned, secret_file)
     listener, network, address, private = _listen(module_id, info.distribution, listen, secret)
     try:
-        print(wire.handshake_line(app, network, address), flush=True)
-        if spawned:
-            # The handshake is stdout's only line for the host: from here on the module's output
-            # joins its stderr, which the host forwards line by line, prefixed with the module ID.
-            os.dup2(2, 1)
-            sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        else:
+        os.write(handshake_fd, f"{wire.handshake_line(app, network, address)}\n".encode())
+        os.close(handshake_fd)
+        if not spawned:
             url = f"unix:{address}" if network == "unix" else f"tcp://{address}"
             where = f'secret_file = "{secret_path}"' if secret_path else f"secret from ${wire.SECRET_ENV}"
             print(
@@ -244,7 +246,7 @@ class _Session:
         try:
             return (wire.OK, getattr(self.instance, name)(*args, **kwargs))
         except MemoryError:
-            _out_of_memory(self.module_id, name)
+            _out_of_memory(self.module_id, f"{name}()")
         except Exception as exc:
             return (wire.RAISED, type(exc).__name__, str(exc))
 
@@ -268,7 +270,7 @@ class _Session:
                 # An app that asks its context to stop while it starts (a one-shot app) asks the host.
                 return (wire.OK, self.ctx.stop_reason if self.ctx.stop_requested.is_set() else "")
         except MemoryError:
-            _out_of_memory(self.module_id, str(message[1]))
+            _out_of_memory(self.module_id, "provision" if kind == wire.LOAD else f"{message[1]}()")
         except CorehostError as exc:
             return (wire.FAILED, *_fields(exc))
         except Exception as exc:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -30,6 +30,7 @@ from corehost import wire
 from corehost.errors import ProtocolMismatch
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 from tests.runtime.test_crossing import CROSSABLE
+from tests.runtime.test_startup import new_modules
 
 FIXTURES = ROOT / "tests" / "fixtures" / "isolation"
 DRIVER = FIXTURES / "driver.py"
@@ -90,7 +91,19 @@ def drive(venv: Venv, steps: list[list[Any]], timeout: float = 60) -> tuple[list
     """Run the driver host over ``steps``: each step's outcome, and the host's stderr."""
     result = venv.run(venv.python, DRIVER, json.dumps(steps), timeout=timeout)
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()], result.stderr
+    # The fixture prints a line when it is imported in-process; the driver's own lines are JSON.
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")], result.stderr
+
+
+def json_lines(stream: IO[str], count: int) -> list[dict[str, Any]]:
+    """The next ``count`` lines of the driver's JSON output (the fixture prints a line when imported)."""
+    found: list[dict[str, Any]] = []
+    while len(found) < count:
+        line = stream.readline()
+        assert line, f"the driver ended after {found}"
+        if line.startswith("{"):
+            found.append(json.loads(line))
+    return found
 
 
 def loads(fragile: Any = "process", config: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -122,7 +135,12 @@ def test_a_crash_is_a_named_error_and_the_host_goes_on(iso_venv: Venv, how: str,
     assert crash["error"] == "WorkerCrashed", crash
     assert crash["message"].startswith(f"{WHERE}: its worker process (pid {fragile_pid}) {said}; the host goes on")
     assert 'It is not restarted (isolation.restart = "never"' in crash["message"]
-    assert f"Last lines of its stderr:\n  | fragile: about to fail by {how}" in crash["message"]
+    assert "Last lines of its stderr:\n  | fixture_isolation: imported\n" in crash["message"]
+    assert f"\n  | fragile: about to fail by {how}" in crash["message"]
+    if how == "oom":
+        assert crash["message"].endswith(
+            "\n  | probes.fragile: out of memory (MemoryError) in fail(); the worker exits"
+        )
     assert out[5]["ok"] == "still here", "the other isolated module answers after the crash"
     assert out[6]["ok"].startswith(f"{WHERE}: its worker process"), "restart = never asks the host to stop"
     assert_gone(fragile_pid, steady_pid)
@@ -135,7 +153,7 @@ def test_a_worker_killed_with_sigkill_while_idle(iso_venv: Venv) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
     )  # fmt: skip
     assert host.stdout is not None and host.stdin is not None
-    lines = [json.loads(host.stdout.readline()) for _ in range(4)]
+    lines = json_lines(host.stdout, 4)
     fragile_pid, steady_pid = lines[2]["ok"], lines[3]["ok"]
     os.kill(fragile_pid, signal.SIGKILL)
     host.stdin.write("go\n")
@@ -178,6 +196,7 @@ def test_a_chatty_module_is_forwarded_line_by_line_without_blocking(iso_venv: Ve
     assert f"[probes.fragile] chatter line {lines - 1} " in stderr, "stdout is forwarded, prefixed"
     assert f"[probes.fragile] chatter err {lines - 1}\n" in stderr, "stderr is forwarded, prefixed"
     assert stderr.count("[probes.fragile] chatter ") == 2 * lines
+    assert "[probes.fragile] fixture_isolation: imported\n" in stderr, "what the plugin prints at import is forwarded"
     assert_gone(out[2]["ok"], out[3]["ok"])
 
 
@@ -265,7 +284,7 @@ def test_host_killed_with_sigkill_leaves_no_worker(iso_venv: Venv) -> None:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=clean_env(),
     )  # fmt: skip
     assert host.stdout is not None
-    pids = [json.loads(host.stdout.readline())["ok"] for _ in range(4)][2:]
+    pids = [line["ok"] for line in json_lines(host.stdout, 4)][2:]
     assert all(alive(p) for p in pids)
     host.kill()
     host.wait()
@@ -344,6 +363,7 @@ def serving(venv: Venv, listen: str, secret: Path) -> Iterator[str]:
     try:
         handshake = server.stdout.readline().strip().split("|")
         address = f"unix:{handshake[3]}" if handshake[2] == "unix" else f"tcp://{handshake[3]}"
+        assert server.stderr.readline() == "fixture_isolation: imported\n", "the plugin's output goes to stderr"
         hint = server.stderr.readline() + server.stderr.readline()
         assert hint == (
             f"corehost serve-module: serving probes.fragile on {address}; a host reattaches with\n"
@@ -472,3 +492,10 @@ def test_a_reply_unpickles_data_only() -> None:
 @pytest.mark.parametrize(("annotation", "value"), CROSSABLE, ids=lambda v: repr(v)[:40])
 def test_every_value_the_crossing_check_accepts_unpickles_in_the_host(annotation: Any, value: Any) -> None:
     assert wire.loads_reply(wire.dumps((wire.OK, value))) == (wire.OK, value)
+
+
+def test_a_start_without_isolation_imports_none_of_it() -> None:
+    """Workers, sockets and multiprocessing cost only the configs that isolate a module."""
+    new = new_modules("corehost.cli", "corehost.host", "corehost.context", "corehost.config")
+    isolation = {"corehost.remote", "corehost.worker", "corehost.wire", "corehost.crossing", "multiprocessing"}
+    assert new & (isolation | {"socket", "subprocess", "select", "ctypes"}) == set(), sorted(new)
