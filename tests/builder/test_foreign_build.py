@@ -321,3 +321,10 @@ def test_a_build_file_host_table_describes_the_host(builder: Builder, tmp_path: 
     assert refused.returncode == 1
     assert "corehost-build build -c build.toml --find-links wheels --with tinyhost-other --output" in refused.stderr
     assert refused.stderr.rstrip().endswith(f"--output {tmp_path / 't.pyz'}")
+
+
+def test_run_starts_the_foreign_hosts_own_command(builder: Builder, tmp_path: Path) -> None:
+    host, good = str(FOREIGN_FIXTURES / "tinyhost"), str(_tinyhost_plugin(tmp_path))
+    result = builder.run("run", "-q", "--host", host, "--with", good, "--", "Eve", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hi Eve" in result.stdout

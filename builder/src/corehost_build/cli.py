@@ -165,6 +165,16 @@ def _dev_env(params: dict[str, Any], progress: Progress) -> Path:
     return venv
 
 
+def _dev_script(params: dict[str, Any], progress: Progress) -> Path:
+    """The development environment's command: ``corehost``, or a foreign host's console script (``datasette``)."""
+    from corehost_build.hosts import foreign_host
+
+    venv = _dev_env(params, progress)
+    # Asked after the build: a host described from its metadata is known from then on.
+    foreign = foreign_host(to_request(inputs_of(params), venv=venv))
+    return venv / "bin" / (foreign.script if foreign is not None else "corehost")
+
+
 @cli.command("list-modules")
 @input_options
 def list_modules_command(**params: Any) -> None:
@@ -188,14 +198,15 @@ def run_command(corehost_args: tuple[str, ...], **params: Any) -> None:
     """Build (or reuse) a development environment and run corehost in it: run --with ./p -- ARGS.
 
     Required: the plugins, with --with or --plugins-dir (or a build file, -c);
-    everything after -- goes to corehost.
+    everything after -- goes to corehost (to the host's own command with
+    --host datasette, llm, pytest or another pluggy application).
 
     \b
     Example:
       corehost-build run --with ./plugins/greet --with ./plugins/greeter-zh -- greet Bob --lang zh
     """
-    venv = _dev_env(params, Progress(quiet=params["quiet"]))
-    result = subprocess.run([str(venv / "bin" / "corehost"), *corehost_args], check=False)
+    script = _dev_script(params, Progress(quiet=params["quiet"]))
+    result = subprocess.run([str(script), *corehost_args], check=False)
     click.get_current_context().exit(result.returncode)
 
 

@@ -85,10 +85,16 @@ class ForeignChecked:
             "left_out": [{"package": k, "why": v} for k, v in sorted(self.left_out.items())],
         }
 
-    def record(self) -> dict[str, Any]:
-        """What the build record adds for a foreign host (``corehost build-info``'s fields are the same)."""
+    def record(self, base: dict[str, Any]) -> dict[str, Any]:
+        """What the build record adds for a foreign host (``corehost build-info``'s fields are the same).
+
+        A build from a lock names no host and no plugins; they are what the guards found.
+        """
         assert self.build_host.foreign is not None
+        loaded = sorted({f"{p['distribution']} {p['version']}" for p in self.report.plugins})
         return {
+            "host": f"{self.build_host.foreign.distribution} {self.report.host_version}",
+            "plugins": base["plugins"] or loaded,
             "kind": "foreign",
             "description": self.build_host.foreign.to_json(),
             "entry": self.build_host.target,
@@ -120,11 +126,12 @@ def _requires(info: Path) -> set[str]:
     return out
 
 
-def leave_out_tools(venv: Path, site: Path, host: ForeignHost) -> dict[str, str]:
-    """Uninstall the host's install tools from the staged venv; return what was left out, with why.
+def leave_out_tools(venv: Path, site: Path, host: ForeignHost, cross: Path | None = None) -> dict[str, str]:
+    """Uninstall the host's install tools from the staged venv (and ``cross``, a bundle's other-platform site).
 
-    A tool another distribution (not the host, not another tool) requires
-    stays: a plugin that runs pip at run time gets it.
+    Returns what was left out, with why. A tool another distribution (not
+    the host, not another tool) requires stays: a plugin that runs pip at
+    run time gets it.
     """
     dists = _dists(site)
     tools = {canonicalize_name(t) for t in host.install_tools} & set(dists)
@@ -135,9 +142,10 @@ def leave_out_tools(venv: Path, site: Path, host: ForeignHost) -> dict[str, str]
     out = sorted(tools - needed)
     if not out:
         return {}
-    result = run_uv(["pip", "uninstall", "--quiet", "--python", str(venv_python(venv)), *out])
-    if result.returncode != 0:
-        raise InstallError(f"leaving out {', '.join(out)} (install tools of {host.name}) failed: {result.stderr}")
+    for where in [["--python", str(venv_python(venv))], *([["--target", str(cross)]] if cross else [])]:
+        result = run_uv(["pip", "uninstall", "--quiet", *where, *out])
+        if result.returncode != 0:
+            raise InstallError(f"leaving out {', '.join(out)} (install tools of {host.name}) failed: {result.stderr}")
     version = {n: info.name.removesuffix(".dist-info").rpartition("-")[2] for n, info in dists.items()}
     return {f"{n} {version[n]}": why_left_out(host) for n in out}
 
@@ -208,9 +216,10 @@ def guard_foreign(
     allow_plain: list[str],
     timeout: float,
     lock_text: str,
+    cross: Path | None = None,
 ) -> ForeignChecked:
     """Leave out the install tools, run the foreign guards in the staged venv, check every ``--with``."""
-    left_out = leave_out_tools(venv, site, host)
+    left_out = leave_out_tools(venv, site, host, cross)
     report = cached_inspect_foreign(venv_python(venv), host, timeout=timeout, lock_text=lock_text)
     report.require_clean()
     loaded = {canonicalize_name(str(p["distribution"])) for p in report.plugins}

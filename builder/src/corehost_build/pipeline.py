@@ -104,6 +104,7 @@ def make(
                     request.allow_plain,
                     request.guard_timeout,
                     lock_file.read_text(encoding="utf-8"),
+                    staging.root / "site" if target.cross else None,
                 )
                 build_host, registry = checked.build_host, {}
                 warnings: list[dict[str, str]] = []
@@ -122,7 +123,7 @@ def make(
             plugin_names = [p.name for p in plugins]
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
             if foreign is not None:
-                record.update(checked.record())
+                record.update(checked.record(record))
             staged = Staged(staging, target, build_host, registry, record, request.guard_timeout)
             output.freeze(staged)
         with progress.step("commit"):
