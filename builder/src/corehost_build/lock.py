@@ -7,15 +7,20 @@ everything) and reads the package list for the build record.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from corehost_build.atomic import write_atomic
 from corehost_build.errors import LockError
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 _NAME = re.compile(r"^pylock\.([^.]+\.)?toml$")
 
@@ -63,12 +68,19 @@ def _where(entry: dict[str, object]) -> str:
     return str(entry.get("path") or entry.get("url") or entry.get("name") or "")
 
 
+@functools.cache
+def _tag_rank() -> dict[Tag, int]:
+    """This machine's wheel tags, best first: listed once per run (about a thousand), not once per package."""
+    from packaging.tags import sys_tags
+
+    return {tag: i for i, tag in enumerate(sys_tags())}
+
+
 def _installable(files: list[dict[str, object]]) -> dict[str, object]:
     """The file an installer on this machine picks: the best-matching wheel, else the first file."""
-    from packaging.tags import sys_tags
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    rank = {tag: i for i, tag in enumerate(sys_tags())}
+    rank = _tag_rank()
     best: tuple[int, dict[str, object]] | None = None
     for f in files:
         filename = Path(_where(f)).name
