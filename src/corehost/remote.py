@@ -351,17 +351,27 @@ class Remote:
     # -- the call path --------------------------------------------------------------------
 
     def call(self, name: str, args: Any, kwargs: Any) -> Any:
-        """Call method ``name`` of the module in its worker."""
+        """Call method ``name`` of the module in its worker.
+
+        :meth:`_request` for the one message every call sends, written out: this is the path
+        whose cost a call pays.
+        """
         with self._lock:
             worker = self._worker or self._revive(f"{name}()")
             conn = worker.conn
+            message = wire.dumps((wire.CALL, name, args, kwargs))
             try:
-                conn.send_bytes(wire.dumps((wire.CALL, name, args, kwargs)))
+                conn.send_bytes(message)
                 if not worker.poll(self._timeout_ms):
                     raise self._timed_out(worker, f"{name}()")
                 data = conn.recv_bytes()
             except (OSError, EOFError):
                 raise self._crashed(worker, f"{name}()") from None
+            except WorkerError:
+                raise
+            except BaseException as exc:
+                self._interrupted(worker, f"{name}()", exc)
+                raise
         reply = wire.loads_reply(data)
         if reply[0] == wire.OK:
             return reply[1]
@@ -369,13 +379,19 @@ class Remote:
 
     def _request(self, worker: _Worker, message: tuple[Any, ...], during: str, timeout: float = 0) -> Any:
         """One control message and its reply (with the lock held), within ``timeout`` s or the call timeout."""
+        sent = wire.dumps(message)
         try:
-            worker.conn.send_bytes(wire.dumps(message))
+            worker.conn.send_bytes(sent)
             if not worker.poll(int(timeout * 1000) or self._timeout_ms):
                 raise self._timed_out(worker, during)
             data = worker.conn.recv_bytes()
         except (OSError, EOFError):
             raise self._crashed(worker, during) from None
+        except WorkerError:
+            raise
+        except BaseException as exc:
+            self._interrupted(worker, during, exc)
+            raise
         reply = wire.loads_reply(data)
         if reply[0] == wire.OK:
             return reply[1]
@@ -640,6 +656,15 @@ class Remote:
         goes_on = f"; the host goes on without it. {self._plan()}" if self._opened else "."
         message = f"{self._where()}: {what}{goes_on}{_tail(worker.tail)}"
         return self._failed(WorkerCrashed(self.module_id, self.distribution, message))
+
+    def _interrupted(self, worker: _Worker, during: str, exc: BaseException) -> None:
+        """A call cut short in the host (Ctrl-C, a stopping host) leaves its reply unread: the worker goes."""
+        worker.end(self.settings.grace)
+        message = (
+            f"{self._where()}: its worker was stopped because {during} was interrupted in the host "
+            f"({type(exc).__name__}) before it answered. {self._plan()}"
+        )
+        self._failed(WorkerCrashed(self.module_id, self.distribution, message.rstrip()))
 
     def _timed_out(self, worker: _Worker, during: str) -> WorkerError:
         """The error for a call that outlived the timeout, once its worker is killed (or left, if reattached)."""

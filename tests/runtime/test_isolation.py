@@ -171,6 +171,31 @@ def test_a_worker_killed_with_sigkill_while_idle(iso_venv: Venv) -> None:
     assert_gone(fragile_pid, steady_pid)
 
 
+def test_a_call_interrupted_in_the_host_stops_its_worker(iso_venv: Venv) -> None:
+    """Ctrl-C in the middle of a call leaves its reply unread: the worker goes at once, not at the timeout."""
+    steps = [*loads(), ["fragile", "fail", "hang"], ["fragile", "ping", "x"], ["steady", "ping", "still here"]]
+    host = subprocess.Popen(
+        [str(iso_venv.python), str(DRIVER), json.dumps(steps)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(),
+    )  # fmt: skip
+    assert host.stdout is not None and host.stderr is not None
+    pids = [line["ok"] for line in json_lines(host.stdout, 4)][2:]
+    while "[probes.fragile] fragile: about to fail by hang" not in host.stderr.readline():
+        pass
+    host.send_signal(signal.SIGINT)
+    out = json_lines(host.stdout, 3)
+    host.communicate(timeout=60)
+    assert out[0]["error"] == "KeyboardInterrupt"
+    assert out[1]["error"] == "WorkerCrashed"
+    assert out[1]["message"].startswith(
+        f"{WHERE}: its worker was stopped because fail() was interrupted in the host (KeyboardInterrupt) before "
+        "it answered."
+    )
+    assert out[2]["ok"] == "still here"
+    assert not alive(pids[0])
+    assert_gone(*pids)
+
+
 def test_a_call_that_hangs_times_out_and_its_worker_is_killed(iso_venv: Venv) -> None:
     started = time.monotonic()
     out, _ = drive(iso_venv, [*loads({"timeout": 1}), ["fragile", "fail", "hang"], ["steady", "ping", "still here"]])
