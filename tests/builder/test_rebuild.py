@@ -91,6 +91,18 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
     assert f"{kept} of {kept + 1} packages kept from the last build, the rest installed" in stderr
     if kind == "venv":
         assert installed() == before, "an unchanged package is the last build's install, linked"
+        fresh = tmp_path / "fresh"
+        build(builder, "--plugins-dir", plugins, flag, fresh)
+        assert tree(dest) == tree(fresh), "a venv linked from its seed holds what a fresh install does"
+
+
+def tree(venv: Path) -> dict[str, bytes]:
+    """Every file of ``venv`` by relative path (symlinks by target), bytecode aside."""
+    return {
+        str(p.relative_to(venv)): os.readlink(p).encode() if p.is_symlink() else p.read_bytes()
+        for p in venv.rglob("*")
+        if "__pycache__" not in p.parts and (p.is_symlink() or p.is_file())
+    }
 
 
 def test_a_bundle_rebuilt_from_the_last_lock_equals_a_cold_build(builder: Builder, tmp_path: Path) -> None:
