@@ -383,7 +383,7 @@ class Remote:
         try:
             worker.conn.send_bytes(sent)
             if not worker.poll(int(timeout * 1000) or self._timeout_ms):
-                raise self._timed_out(worker, during)
+                raise self._timed_out(worker, during, timeout)
             data = worker.conn.recv_bytes()
         except (OSError, EOFError):
             raise self._crashed(worker, during) from None
@@ -498,7 +498,7 @@ class Remote:
                 self.module_id,
                 self.distribution,
                 f"{self._where()}: its worker (pid {proc.pid}) printed no handshake within "
-                f"{self._start_timeout():g} s and was killed{_tail(tail)}",
+                f"{self._start_timeout():g} s and was killed.{_tail(tail)}",
             ) from None
         if not line:
             proc.wait()
@@ -507,7 +507,7 @@ class Remote:
                 self.module_id,
                 self.distribution,
                 f"{self._where()}: its worker (pid {proc.pid}) {describe_exit(proc.returncode)} before its "
-                f"handshake{_tail(tail)}",
+                f"handshake.{_tail(tail)}",
             )
         found = wire.parse_handshake(line)
         problem: CorehostError | None = None
@@ -536,7 +536,7 @@ class Remote:
             raise WorkerStartFailed(
                 self.module_id,
                 self.distribution,
-                f"{self._where()}: cannot connect to its worker at {found.url()}: {exc}{_tail(tail)}",
+                f"{self._where()}: cannot connect to its worker at {found.url()}: {exc}.{_tail(tail)}",
             ) from None
         worker = _Worker(conn, found.url(), proc)
         worker.tail = tail
@@ -666,7 +666,7 @@ class Remote:
         )
         self._failed(WorkerCrashed(self.module_id, self.distribution, message.rstrip()))
 
-    def _timed_out(self, worker: _Worker, during: str) -> WorkerError:
+    def _timed_out(self, worker: _Worker, during: str, seconds: float = 0) -> WorkerError:
         """The error for a call that outlived the timeout, once its worker is killed (or left, if reattached)."""
         if worker.proc is not None:
             worker.proc.kill()
@@ -675,9 +675,12 @@ class Remote:
         else:
             worker.end(0)
             what = f"the connection to its worker at {worker.address} was closed"
+        seconds = seconds or self.settings.timeout
+        setting = " (isolation.timeout)" if seconds == self.settings.timeout else ""
+        plan = self._plan()
         message = (
-            f"{self._where()}: {during} did not answer within {self.settings.timeout:g} s (isolation.timeout); "
-            f"{what}. {self._plan()}{_tail(worker.tail)}"
+            f"{self._where()}: {during} did not answer within {seconds:g} s{setting}; {what}."
+            f"{' ' + plan if plan else ''}{_tail(worker.tail)}"
         )
         return self._failed(WorkerTimeout(self.module_id, self.distribution, message))
 

@@ -26,8 +26,9 @@ from typing import IO, Any
 
 import pytest
 
-from corehost import wire
-from corehost.errors import ProtocolMismatch
+from corehost import remote, wire
+from corehost.errors import ProtocolMismatch, WorkerStartFailed
+from corehost.registry import ModuleInfo
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 from tests.runtime.test_crossing import CROSSABLE
 from tests.runtime.test_startup import new_modules
@@ -524,3 +525,23 @@ def test_a_start_without_isolation_imports_none_of_it() -> None:
     new = new_modules("corehost.cli", "corehost.host", "corehost.context", "corehost.config")
     isolation = {"corehost.remote", "corehost.worker", "corehost.wire", "corehost.crossing", "multiprocessing"}
     assert new & (isolation | {"socket", "subprocess", "select", "ctypes"}) == set(), sorted(new)
+
+
+def test_a_worker_that_fails_before_its_handshake_is_named_with_its_stderr() -> None:
+    """A worker whose environment lacks the module exits at once; the host says so, quoting the worker."""
+    info = ModuleInfo("probes.nothere", "fixture_isolation:Fragile", "fixture-isolation", "0.1.0")
+    stops: list[str] = []
+    with pytest.raises(WorkerStartFailed) as failed:
+        remote.open_module(
+            info, None, {}, "apps.x", remote.settings("process", "apps.x.isolation"), stops.append, "corehost"
+        )
+    message = str(failed.value)
+    pid = int(message.split("its worker (pid ", 1)[1].split(")", 1)[0])
+    assert message == (
+        f"module probes.nothere (distribution fixture-isolation) at apps.x: its worker (pid {pid}) exited with "
+        "code 1 before its handshake. Last lines of its stderr:\n"
+        "  | corehost: error: unknown module 'probes.nothere'. Known modules in namespace 'probes': none installed. "
+        "Install the plugin that provides it, or fix the name."
+    )
+    assert stops == [], "a module that never started does not stop the host: its error does"
+    assert_gone(pid)
