@@ -378,6 +378,39 @@ def test_a_started_worker_listens_privately_and_exits_when_its_pipe_closes(iso_v
     assert worker.wait(timeout=GONE_WITHIN) == 70, "the host's pipe closed: the worker exits on its own"
 
 
+#: A host that starts a worker of probes.steady whose watched pipe is someone else's, prints the worker's pid
+#: once it has hand-shaken, and waits to be killed.
+MIDDLE_HOST = """
+import os, subprocess, sys, time
+env = dict(os.environ, COREHOST_PLUGIN_PARENT=str(os.getpid()))
+worker = subprocess.Popen([sys.executable, "-P", "-m", "corehost.worker", "probes.steady"],
+                          stdin=int(sys.argv[1]), stdout=subprocess.PIPE, env=env, pass_fds=(int(sys.argv[1]),))
+worker.stdout.readline()
+print(worker.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_worker_dies_with_its_host_even_if_its_pipe_stays_open(iso_venv: Venv) -> None:
+    """Linux's parent-death signal alone: the pipe the worker watches is held open by this test."""
+    read, write = os.pipe()
+    try:
+        env = clean_env({**COOKIE, "COREHOST_PLUGIN_SECRET": "s3cret"})
+        host = subprocess.Popen(
+            [str(iso_venv.python), "-c", MIDDLE_HOST, str(read)],
+            stdout=subprocess.PIPE, text=True, env=env, pass_fds=(read,),
+        )  # fmt: skip
+        assert host.stdout is not None
+        worker = int(host.stdout.readline())
+        assert alive(worker)
+        host.kill()
+        host.wait()
+        assert_gone(worker)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
 @contextmanager
 def serving(venv: Venv, listen: str, secret: Path) -> Iterator[str]:
     """``corehost serve-module probes.fragile --listen LISTEN`` from ``venv``, stopped at the end: its address."""
