@@ -40,6 +40,8 @@ class Staged:
     registry: dict[str, Any]
     record: dict[str, Any]
     guard_timeout: float
+    #: ``--compile``: a foreign host's bundle ships its packages' bytecode too (a corehost bundle always does).
+    compile_bytecode: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,9 @@ class BundleOutput:
             python_tag=target.python_tag,
             host=None if build_host.is_corehost or build_host.foreign else build_host.target,
             foreign=build_host if build_host.foreign is not None else None,
+            # A foreign bundle always unpacks, and unpacked sources get their bytecode as they are first
+            # imported, as in a venv: shipping it would double the file for a faster first start only.
+            compile_site=build_host.foreign is None or staged.compile_bytecode,
             compiler=partial(compile_all, venv_python(venv), python_version(venv), cache=cache_dir() / "pyc"),
             platform_tag=target.platform_tag,
             check=check,

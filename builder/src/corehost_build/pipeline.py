@@ -124,7 +124,9 @@ def make(
             record = _record(request, pinned, packages, lock_text, staging.venv, target)
             if foreign is not None:
                 record.update(checked.record(record))
-            staged = Staged(staging, target, build_host, registry, record, request.guard_timeout)
+            staged = Staged(
+                staging, target, build_host, registry, record, request.guard_timeout, request.compile_bytecode
+            )
             output.freeze(staged)
         with progress.step("commit"):
             made = output.commit(staged, progress)

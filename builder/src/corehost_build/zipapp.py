@@ -204,6 +204,7 @@ def write_zipapp(
     platform_tag: str,
     shebang: str = "/usr/bin/env python3",
     compile_code: bool = True,
+    compile_site: bool = True,
     host: str | None = None,
     foreign: BuildHost | None = None,
     compiler: Compiler | None = None,
@@ -214,14 +215,16 @@ def write_zipapp(
     ``check`` runs on the finished temp file before the rename (see :class:`ShippedCheck`); what it
     raises leaves ``dest`` as it was. A ``foreign`` host's bundle carries no frozen registry: its
     build record is a file of the archive (:data:`corehost.bundle.RECORD_FILE`), and it always unpacks,
-    since such hosts read their package files (templates, static files) from disk.
+    since such hosts read their package files (templates, static files) from disk. ``compile_site=False``
+    ships the packages' sources alone (their bytecode is then written where they unpack, on first
+    import); ``__main__`` is compiled all the same.
     """
     files, left_out = collect(site_packages)
     extensions = [name for name in files if name.endswith(_COMPILED_SUFFIXES) or ".so." in name]
     extract = bool(extensions) or foreign is not None
     frozen_source = None if foreign is not None else render(registry_data, record).encode("utf-8")
     compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
-    entries = list(_entries(files, frozen_source, extract, compiled))
+    entries = list(_entries(files, frozen_source, extract, compiled if compile_site else (lambda sources: {})))
     digest = hashlib.sha256()
     for name, data in entries:
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
