@@ -286,6 +286,7 @@ def _record(archive: str) -> str:
     if BUNDLE.get("venv"):
         with open(os.path.join(_artifact(archive), RECORD_FILE), encoding="utf-8") as f:
             return f.read()
+    # Only COREHOST_BUILD_INFO reads the archive's record; every start reads this file.
     import zipfile
 
     with zipfile.ZipFile(archive) as zf:
@@ -299,6 +300,7 @@ def _command(args: list[str]) -> str:
 
 def refusal(foreign: dict[str, Any], artifact: str, args: list[str]) -> str:
     """Why a plugin-installing command is refused, with the rebuild command that does what it asked."""
+    # Only a refused command quotes one; every start reads this file.
     import shlex
 
     command = _command(args)
@@ -372,6 +374,7 @@ def run_foreign(archive: str) -> None:
     except BundleError as exc:
         print(f"{foreign['script']}: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    # The host's console script is imported by name only here, once the artifact's packages are on sys.path.
     import importlib
 
     module, _, attribute = foreign["entry"].partition(":")
