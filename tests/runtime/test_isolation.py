@@ -441,6 +441,7 @@ def test_a_worker_of_another_interface_version_is_refused(iso_venv: Venv, old_ve
             ["load", "old", "probes.fragile", {"isolation": {"address": address, "secret_file": str(secret)}}],
             ["load", "steady", "probes.steady", {"isolation": "process"}],
             ["steady", "ping", "still here"],
+            ["steady", "pid"],
         ]
         out, _ = drive(iso_venv, steps)
     assert out[0]["error"] == "ProtocolMismatch", out[0]
@@ -451,6 +452,7 @@ def test_a_worker_of_another_interface_version_is_refused(iso_venv: Venv, old_ve
         "so both sides have the same interface"
     )
     assert out[2]["ok"] == "still here"
+    assert_gone(out[3]["ok"])
 
 
 def test_reattach_over_tcp_needs_the_secret_and_the_worker_serves_host_after_host(
