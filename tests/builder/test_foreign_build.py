@@ -16,6 +16,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -271,18 +272,20 @@ def test_a_misspelt_hook_fails_the_build_and_writes_nothing(builder: Builder, tm
     assert os.listdir(tmp_path) == []
 
 
-def _tinyhost_plugin(where: Path) -> Path:
-    """A good tinyhost plugin: the typo fixture with its hook spelt right."""
-    typo = FOREIGN_FIXTURES / "tinyhost-fixture-typo" / "src" / "tinyhost_fixture_typo" / "__init__.py"
-    project = where / "tinyhost-good"
-    (project / "src" / "tinyhost_good").mkdir(parents=True)
-    code = typo.read_text(encoding="utf-8").replace("tinyhost_greting", "tinyhost_greeting")
-    (project / "src" / "tinyhost_good" / "__init__.py").write_text(code, encoding="utf-8")
+def _tinyhost_plugin(where: Path, name: str = "tinyhost-good", code: str = "", deps: tuple[str, ...] = ()) -> Path:
+    """A tinyhost plugin project; by default the typo fixture with its hook spelt right."""
+    if not code:
+        typo = FOREIGN_FIXTURES / "tinyhost-fixture-typo" / "src" / "tinyhost_fixture_typo" / "__init__.py"
+        code = typo.read_text(encoding="utf-8").replace("tinyhost_greting", "tinyhost_greeting")
+    package = name.replace("-", "_")
+    project = where / name
+    (project / "src" / package).mkdir(parents=True)
+    (project / "src" / package / "__init__.py").write_text(code, encoding="utf-8")
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n\n'
-        '[project]\nname = "tinyhost-good"\nversion = "0.1"\ndependencies = ["tinyhost"]\n\n'
-        '[project.entry-points."tinyhost.plugins"]\ngood = "tinyhost_good"\n\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/tinyhost_good"]\n',
+        f'[project]\nname = "{name}"\nversion = "0.1"\ndependencies = {json.dumps(["tinyhost", *deps])}\n\n'
+        f'[project.entry-points."tinyhost.plugins"]\n{package} = "{package}"\n\n'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["src/{package}"]\n',
         encoding="utf-8",
     )
     return project
@@ -328,3 +331,54 @@ def test_run_starts_the_foreign_hosts_own_command(builder: Builder, tmp_path: Pa
     result = builder.run("run", "-q", "--host", host, "--with", good, "--", "Eve", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hi Eve" in result.stdout
+
+
+def test_the_finished_bundle_is_checked_as_it_ships(builder: Builder, tmp_path: Path) -> None:
+    """A plugin that imports what only a .pth file (which a bundle leaves out) makes importable fails the build."""
+    dep = tmp_path / "fx-pth-dep"
+    (dep / "hidden").mkdir(parents=True)
+    (dep / "hidden" / "only_via_pth.py").write_text("ANSWER = 42\n", encoding="utf-8")
+    (dep / "fx_pth_dep.pth").write_text("fx_pth_hidden\n", encoding="utf-8")
+    (dep / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.18"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "fx-pth-dep"\nversion = "1.0"\n\n'
+        '[tool.hatch.build.targets.wheel.force-include]\n"fx_pth_dep.pth" = "fx_pth_dep.pth"\n'
+        '"hidden" = "fx_pth_hidden"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "wheels").mkdir()
+    build_wheel(dep, tmp_path / "wheels")
+    user = _tinyhost_plugin(tmp_path, "tinyhost-pth-user", "import only_via_pth\n", ("fx-pth-dep",))
+    out = tmp_path / "keep.pyz"
+    out.write_bytes(b"old bundle")
+    host = str(FOREIGN_FIXTURES / "tinyhost")
+    args = ("--host", host, "--with", str(user), "--find-links", "wheels", "--output", "keep.pyz")
+    result = builder.run("build", *args, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "the finished bundle fails the interface guards in plugin(s) tinyhost-pth-user" in result.stderr
+    assert "fx_pth_dep.pth (a .pth file: a bundle does not process them" in result.stderr
+    assert "No module named 'only_via_pth'" in result.stderr
+    assert out.read_bytes() == b"old bundle"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fx-pth-dep", "keep.pyz", "tinyhost-pth-user", "wheels"]
+
+
+def test_nothing_outside_the_build_is_loaded_as_a_plugin(datasette: Artifact, tmp_path: Path) -> None:
+    """PYTHONPATH (and a user's site-packages) holding a datasette plugin adds nothing to a built artifact."""
+    extra = tmp_path / "extra"
+    (extra / "datasette_intruder-1.0.dist-info").mkdir(parents=True)
+    (extra / "datasette_intruder-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: datasette-intruder\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (extra / "datasette_intruder-1.0.dist-info" / "entry_points.txt").write_text(
+        "[datasette]\nintruder = datasette_intruder\n", encoding="utf-8"
+    )
+    (extra / "datasette_intruder.py").write_text("", encoding="utf-8")
+    env = {"PYTHONPATH": str(extra), "PYTHONUSERBASE": str(extra)}
+    commands = [datasette.command]
+    if datasette.path.suffix == ".pyz":
+        commands.append([sys.executable, str(datasette.path)])  # started by hand: it starts itself again isolated
+    for command in commands:
+        listed = Artifact(datasette.path, command, datasette.summary, datasette.cache).run("plugins", env=env)
+        assert listed.returncode == 0, listed.stderr
+        assert "datasette-intruder" not in listed.stdout
+        assert "datasette-cluster-map" in listed.stdout
