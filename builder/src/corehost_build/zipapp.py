@@ -37,6 +37,7 @@ from corehost_build import __version__
 from corehost_build.atomic import atomic_file
 from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 from corehost_build.cache import cache_dir
+from corehost_build.deflate import write_deflated
 from corehost_build.errors import BuildError, BundleCheckFailure
 from corehost_build.foreignbuild import launcher_data, record_bytes
 from corehost_build.guards import errors_of, inspect_target
@@ -265,7 +266,7 @@ def write_zipapp(
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = (0o100755 if name.endswith(_COMPILED_SUFFIXES) else 0o100644) << 16
                     info.create_system = 3
-                    zf.writestr(info, data, compresslevel=6)
+                    write_deflated(zf, info, data, cache_dir() / "deflate")
             out.flush()
             if check is not None:
                 # The finished bytes, before they replace anything: a bundle that fails here is never shipped.
