@@ -298,6 +298,25 @@ def _command(args: list[str]) -> str:
     return next((a for a in args if not a.startswith("-")), "")
 
 
+def _name_of(spec: str) -> str:
+    """The distribution a ``--with`` value names (``Datasette_Vega>=0.6`` -> ``datasette-vega``)."""
+    for i, char in enumerate(spec):
+        if char in "=<>!~[;( ":
+            spec = spec[:i]
+            break
+    return spec.lower().replace("_", "-").replace(".", "-")
+
+
+def _rebuild_words(foreign: dict[str, Any]) -> list[str]:
+    """The build's inputs as words; a build from a lock (which takes no --with) becomes its host and plugins."""
+    words = str(BUNDLE.get("rebuild", "")).split()
+    if "--from-lock" not in words:
+        return words
+    lock = words[words.index("--from-lock") + 1]
+    pinned = [p.replace(" ", "==") for p in [foreign["host"], *foreign["plugins"]]]
+    return ["--host", pinned[0], *(w for p in pinned[1:] for w in ("--with", p)), "--lock", lock]
+
+
 def refusal(foreign: dict[str, Any], artifact: str, args: list[str]) -> str:
     """Why a plugin-installing command is refused, with the rebuild command that does what it asked."""
     # Only a refused command quotes one; every start reads this file.
@@ -305,24 +324,23 @@ def refusal(foreign: dict[str, Any], artifact: str, args: list[str]) -> str:
 
     command = _command(args)
     names = [a for a in args[args.index(command) + 1 :] if not a.startswith("-")]
-    words = str(BUNDLE.get("rebuild", "")).split()
-    inputs = " ".join(words)
+    words = _rebuild_words(foreign)
     if command == "uninstall" and names:
-        dropped = {n.lower() for n in names}
+        dropped = {_name_of(n) for n in names}
         kept = []
         for i in range(0, len(words) - 1, 2):
-            if not (words[i] == "--with" and words[i + 1].lower() in dropped):
+            if not (words[i] == "--with" and _name_of(words[i + 1]) in dropped):
                 kept += words[i : i + 2]
-        inputs, wanted = " ".join(kept), f"To leave out {', '.join(names)}"
+        words, wanted = kept, f"To leave out {', '.join(names)}"
     else:
-        inputs += "".join(f" --with {shlex.quote(n)}" for n in names)
+        words += [w for n in names for w in ("--with", shlex.quote(n))]
         wanted = f"To add {', '.join(names)}" if names else "To change its plugins"
     destination = "--venv" if BUNDLE.get("venv") else "--output"
     plugins = ", ".join(foreign["plugins"]) or "none"
     return (
         f"'{foreign['script']} {command}' is refused: {artifact} is a built bundle of {foreign['host']} with exactly "
         f"the plugins it was built with ({plugins}); nothing is installed into it or removed from it. {wanted}, "
-        f"rebuild it (from the folder it was built in): corehost-build build {inputs} {destination} "
+        f"rebuild it (from the folder it was built in): corehost-build build {' '.join(words)} {destination} "
         f"{shlex.quote(os.path.abspath(artifact))}"
     )
 

@@ -78,7 +78,7 @@ def datasette_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def llm_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
     where = tmp_path_factory.mktemp("llm-venv")
-    summary = _build(builder, where, "--host", "llm", "--with", "llm-jq", "--venv", "dist/llm")
+    summary = _build(builder, where, "--host", "llm", "--with", "llm-jq", "--venv", "dist/llm", "--lock", "pylock.toml")
     return Artifact(where / "dist" / "llm", [str(where / "dist" / "llm" / "bin" / "llm")], summary, where / "cache")
 
 
@@ -382,3 +382,18 @@ def test_nothing_outside_the_build_is_loaded_as_a_plugin(datasette: Artifact, tm
         assert listed.returncode == 0, listed.stderr
         assert "datasette-intruder" not in listed.stdout
         assert "datasette-cluster-map" in listed.stdout
+
+
+def test_a_build_from_a_lock_refuses_install_with_a_command_that_works(builder: Builder, llm_venv: Artifact) -> None:
+    """--from-lock takes no --with: the refusal names the locked host and plugins instead, and the lock to update."""
+    where = llm_venv.path.parent.parent
+    builder.ok("build", "--from-lock", "pylock.toml", "--venv", "dist/again", cwd=where)
+    again = Artifact(where / "dist" / "again", [str(where / "dist" / "again" / "bin" / "llm")], {}, llm_venv.cache)
+    refused = again.run("install", "llm-gpt4all")
+    assert refused.returncode == 1
+    jq = _version(llm_venv, "llm-jq")
+    llm = _version(llm_venv, "llm")
+    assert refused.stderr.rstrip().endswith(
+        f"corehost-build build --host llm=={llm} --with llm-jq=={jq} --lock pylock.toml --with llm-gpt4all "
+        f"--venv {where / 'dist' / 'again'}"
+    )
