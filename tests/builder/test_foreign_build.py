@@ -299,6 +299,12 @@ def test_an_undescribed_pluggy_host_is_described_then_built(builder: Builder, tm
     assert run.returncode == 0, run.stderr
     assert "hi Bob" in run.stdout
     assert "match the build record" in builder.ok("verify", "dist/t", cwd=tmp_path).stdout
+    # The launcher that replaced the host's console script is in the record too: an edit to it is found.
+    with open(tmp_path / "dist/t/bin/tinyhost", "a", encoding="utf-8") as launcher:
+        launcher.write("\n")
+    changed = builder.run("verify", "dist/t", cwd=tmp_path)
+    assert changed.returncode != 0
+    assert "file ../../../bin/tinyhost of distribution tinyhost 1.2.0 was changed" in changed.stderr
     typo = str(FOREIGN_FIXTURES / "tinyhost-fixture-typo")
     failed = builder.run("build", "--host", host, "--with", typo, "--output", "t.pyz", cwd=tmp_path)
     assert failed.returncode != 0
