@@ -47,6 +47,9 @@ isolation = "process" in the host's config; to serve it for a host that reattach
 
 #: PR_SET_PDEATHSIG from <linux/prctl.h>.
 _PR_SET_PDEATHSIG = 1
+#: The private directory of a started worker's socket until its host connects, for an orphaned
+#: worker to remove on its way out.
+_private_dir: str | None = None
 
 
 def serve(module_id: str, listen: str | None, secret_file: str | None, spec: HostSpec) -> int:
@@ -79,7 +82,9 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
     namespace = registry.namespaces.get(info.namespace)
     app = wire.interface_version(namespace.load() if namespace is not None else None)
     secret, secret_path = _secret(module_id, info.distribution, spawned, secret_file)
+    global _private_dir
     listener, network, address, private = _listen(module_id, info.distribution, listen, secret)
+    _private_dir = private
     try:
         os.write(handshake_fd, f"{wire.handshake_line(app, network, address)}\n".encode())
         os.close(handshake_fd)
@@ -102,6 +107,13 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
                 continue
             if network == "tcp":
                 _no_delay(conn)
+            if spawned:
+                # Its one host is connected: the socket and its directory go now, so that nothing else
+                # connects and nothing is left behind however the worker ends.
+                listener.close()
+                if private is not None:
+                    shutil.rmtree(private, ignore_errors=True)
+                    private = _private_dir = None
             with conn:
                 session.serve(conn)
             if spawned:
@@ -138,6 +150,8 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def _exit_at_eof(fd: int) -> None:
     while os.read(fd, 4096):
         pass
+    if _private_dir is not None:
+        shutil.rmtree(_private_dir, ignore_errors=True)
     os._exit(wire.EXIT_ORPHANED)
 
 

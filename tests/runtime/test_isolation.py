@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Client
 from pathlib import Path
 from typing import IO, Any
 
@@ -374,19 +375,23 @@ def test_a_started_worker_listens_privately_and_exits_when_its_pipe_closes(iso_v
     assert (core, app, network, encoding) == ("1", "2", "unix", "pickle")
     assert stat.S_IMODE(os.stat(address).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.dirname(address)).st_mode) == 0o700
-    worker.stdin.close()
-    assert worker.wait(timeout=GONE_WITHIN) == 70, "the host's pipe closed: the worker exits on its own"
+    with Client(address, family="AF_UNIX", authkey=b"s3cret"):
+        deadline = time.monotonic() + GONE_WITHIN
+        while os.path.exists(os.path.dirname(address)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not os.path.exists(os.path.dirname(address)), "connected, the worker removes its socket and directory"
+        worker.stdin.close()
+        assert worker.wait(timeout=GONE_WITHIN) == 70, "the host's pipe closed: the worker exits on its own"
 
 
 #: A host that starts a worker of probes.steady whose watched pipe is someone else's, prints the worker's pid
-#: once it has hand-shaken, and waits to be killed.
+#: and socket once it has hand-shaken, and waits to be killed (without connecting).
 MIDDLE_HOST = """
 import os, subprocess, sys, time
 env = dict(os.environ, COREHOST_PLUGIN_PARENT=str(os.getpid()))
 worker = subprocess.Popen([sys.executable, "-P", "-m", "corehost.worker", "probes.steady"],
                           stdin=int(sys.argv[1]), stdout=subprocess.PIPE, env=env, pass_fds=(int(sys.argv[1]),))
-worker.stdout.readline()
-print(worker.pid, flush=True)
+print(worker.pid, worker.stdout.readline().split(b"|")[3].decode(), flush=True)
 time.sleep(600)
 """
 
@@ -401,11 +406,14 @@ def test_a_worker_dies_with_its_host_even_if_its_pipe_stays_open(iso_venv: Venv)
             stdout=subprocess.PIPE, text=True, env=env, pass_fds=(read,),
         )  # fmt: skip
         assert host.stdout is not None
-        worker = int(host.stdout.readline())
+        pid, address = host.stdout.readline().split()
+        worker = int(pid)
         assert alive(worker)
         host.kill()
         host.wait()
         assert_gone(worker)
+        # Killed before any host connected, the worker could not remove its socket's directory.
+        shutil.rmtree(os.path.dirname(address))
     finally:
         os.close(read)
         os.close(write)
