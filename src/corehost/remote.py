@@ -576,7 +576,7 @@ class Remote:
                 self.module_id,
                 self.distribution,
                 f"{self._where()}: cannot reach its worker at {address}: {exc}. Start it with "
-                f"`corehost serve-module {self.module_id} --listen {address}`, or fix isolation.address",
+                f"`{self.host} serve-module {self.module_id} --listen {address}`, or fix isolation.address",
             ) from None
         worker = _Worker(conn, address, None)
         try:
