@@ -291,6 +291,11 @@ def test_linking_takes_a_distribution_s_recorded_files_and_bytecode_only(tmp_pat
         *(prefix + p for p in ("a-1.0.dist-info/RECORD", "a/__init__.py", "a/__pycache__/__init__.cpython-311.pyc")),
     ]
     assert (venv / prefix / "a" / "__init__.py").stat().st_ino == (site / "a" / "__init__.py").stat().st_ino
+    (tmp_path / "via").symlink_to(seed)
+    (tmp_path / "venv2" / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    assert link_installed(tmp_path / "via", tmp_path / "venv2", lambda name, version: name == "a") == 1, (
+        "a seed reached through a symlink is linked like any other"
+    )
 
     # A RECORD naming a path outside the environment is not followed.
     (site / "b-2.0.dist-info" / "RECORD").write_text("../../../../outside,,\n", encoding="utf-8")

@@ -103,7 +103,8 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
     missing, another filesystem, links refused) leaves ``venv`` partly
     filled, and the caller starts over without the seed.
     """
-    seed_site, site = site_packages(seed), site_packages(venv)
+    # Real paths on both sides, so that a folder reached through a symlink is not taken for a way out.
+    seed_site, site = os.path.realpath(site_packages(seed)), os.path.realpath(site_packages(venv))
     seed_root, root = os.path.realpath(seed), os.path.realpath(venv)
     made: set[str] = set()
     linked = 0
@@ -123,7 +124,7 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
             if not os.path.samefile(source, target):  # two distributions claim one path: not a copy to trust
                 raise
 
-    for info in sorted(seed_site.glob("*.dist-info")):
+    for info in sorted(Path(seed_site).glob("*.dist-info")):
         name, _, version = info.name.removesuffix(".dist-info").partition("-")
         if not wanted(canonicalize_name(name), canonicalize_version(version)):
             continue
