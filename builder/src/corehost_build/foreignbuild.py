@@ -40,7 +40,7 @@ from corehost.problems import Problem, errors
 from corehost_build import __version__
 from corehost_build.atomic import write_atomic
 from corehost_build.cache import cache_dir
-from corehost_build.errors import BundleCheckFailure, InstallError, NotAPlugin, SpecError
+from corehost_build.errors import BuildError, BundleCheckFailure, InstallError, NotAPlugin, SpecError
 from corehost_build.foreign import ForeignHost
 from corehost_build.foreignprobe import TARGET, ForeignReport, inspect_foreign
 from corehost_build.hosts import BuildHost
@@ -266,7 +266,7 @@ def rebuild_words(record: dict[str, Any]) -> str:
 def freeze_venv(venv: Path, site: Path, build_host: BuildHost, record: dict[str, Any]) -> None:
     """The build record at the top of the venv, and the launcher in place of the host's console script."""
     assert build_host.foreign is not None
-    write_atomic((json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), venv / RECORD_FILE)
+    write_atomic(record_bytes(record), venv / RECORD_FILE)
     bundle = {
         "foreign": launcher_data(build_host, record, site, []),
         "venv": True,
@@ -295,6 +295,7 @@ def _record_launcher(site: Path, script: Path, launcher: bytes) -> None:
 
 
 def record_bytes(record: dict[str, Any]) -> bytes:
+    """The build record as the artifact keeps it (:data:`corehost.bundle.RECORD_FILE`): deterministic JSON."""
     return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -326,7 +327,9 @@ class ForeignShippedCheck:
     def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
         """Raise :class:`BundleCheckFailure` if the bundle at ``pyz`` fails; say whether the check ran."""
         described = json.dumps(self.host.to_json(), sort_keys=True)
-        key = hashlib.sha256("\0".join([__version__, described, self.python_version]).encode() + manifest)
+        key = hashlib.sha256(
+            "\0".join([__version__, described, self.python_version]).encode() + TARGET.read_bytes() + manifest
+        )
         passed = cache_dir() / "shipped" / key.hexdigest()
         if passed.exists():
             return False
@@ -341,7 +344,10 @@ class ForeignShippedCheck:
                 check=False,
             )
             if done.returncode != 0:
-                raise InstallError(f"the finished bundle could not be unpacked to check it: {done.stderr.strip()}")
+                raise BuildError(
+                    "the finished bundle could not be unpacked to check it, so it was not written: "
+                    + done.stderr.strip()
+                )
             report = inspect_foreign(self.python, self.host, timeout=self.timeout, path=[done.stdout.strip()])
         problems = errors(report.problems)
         if problems:
