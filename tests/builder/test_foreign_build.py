@@ -403,3 +403,18 @@ def test_a_build_from_a_lock_refuses_install_with_a_command_that_works(builder: 
         f"corehost-build build --host llm=={llm} --with llm-jq=={jq} --lock pylock.toml --with llm-gpt4all "
         f"--venv {where / 'dist' / 'again'}"
     )
+
+
+def test_a_with_that_is_no_plugin_of_the_host_is_refused(builder: Builder, tmp_path: Path) -> None:
+    host, good = str(FOREIGN_FIXTURES / "tinyhost"), str(_tinyhost_plugin(tmp_path))
+    args = ("build", "--host", host, "--with", good, "--with", "pluggy", "--venv", "dist/t")
+    refused = builder.run(*args, cwd=tmp_path)
+    assert refused.returncode == 2
+    assert (
+        "--with pluggy: distribution pluggy has no entry point in tinyhost's plugin group(s) 'tinyhost.plugins', so "
+        "tinyhost would never load it; nothing was written to the destination." in refused.stderr
+    )
+    assert not (tmp_path / "dist" / "t").exists()
+    assert list((tmp_path / "dist").iterdir()) == []
+    builder.ok(*args, "--allow-plain", "pluggy", cwd=tmp_path)
+    assert (tmp_path / "dist" / "t" / "bin" / "tinyhost").exists()
