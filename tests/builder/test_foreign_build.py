@@ -337,6 +337,8 @@ def test_run_starts_the_foreign_hosts_own_command(builder: Builder, tmp_path: Pa
     result = builder.run("run", "-q", "--host", host, "--with", good, "--", "Eve", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hi Eve" in result.stdout
+    listed = builder.ok("list-modules", "-q", "--host", host, "--with", good, cwd=tmp_path)
+    assert listed.stdout == ("tinyhost.plugins: tinyhost_good = tinyhost_good (tinyhost-good 0.1): tinyhost_greeting\n")
 
 
 def test_the_finished_bundle_is_checked_as_it_ships(builder: Builder, tmp_path: Path) -> None:

@@ -181,13 +181,24 @@ def list_modules_command(**params: Any) -> None:
     """Build (or reuse) a development environment and list what it contains.
 
     Required: the plugins, with --with or --plugins-dir (or a build file, -c).
+    With --host datasette, llm, pytest or another pluggy application, it lists
+    the plugins' entry points and the hooks each implements.
 
     \b
     Example:
       corehost-build list-modules --with ./plugins/greet --with ./plugins/greeter-en
     """
-    venv = _dev_env(params, Progress(quiet=params["quiet"]))
-    result = subprocess.run([str(venv / "bin" / "corehost"), "list-modules", "--versions", "--packages"], check=False)
+    script = _dev_script(params, Progress(quiet=params["quiet"]))
+    if script.name != "corehost":
+        # A foreign host has no modules: its plugins are entry points, as the build record lists them.
+        from corehost.bundle import RECORD_FILE
+
+        record = json.loads((script.parent.parent / RECORD_FILE).read_text(encoding="utf-8"))
+        for e in record["entry_points"]:
+            hooks = ", ".join(e["hooks"]) or "no hooks"
+            click.echo(f"{e['group']}: {e['entry_point']} = {e['value']} ({e['distribution']} {e['version']}): {hooks}")
+        return
+    result = subprocess.run([str(script), "list-modules", "--versions", "--packages"], check=False)
     click.get_current_context().exit(result.returncode)
 
 
