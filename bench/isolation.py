@@ -24,13 +24,14 @@ where corehost and the repo's plugins are installed), whose workers run
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import threading
 import time
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -126,7 +127,7 @@ def _worker_env() -> dict[str, str]:
     )
 
 
-def _handshake(argv: list[str | Path]) -> Callable[[], float]:
+def _handshake(argv: Sequence[str | Path]) -> Callable[[], float]:
     """Spawn a worker, time it to its handshake line, then close its pipe (the host going away) and reap it."""
     from corehost import wire
 
@@ -164,10 +165,28 @@ def _open_and_call() -> float:
     return elapsed
 
 
+#: Run by an artifact's interpreter: the command its host starts a worker of MODULE with (JSON), after what
+#: a bundle's launcher does (its packages on the path) when the artifact is a bundle.
+_COMMAND_PROBE = """
+import json, runpy, sys
+if len(sys.argv) > 1:
+    sys.path.insert(0, sys.argv[1])
+    runpy.run_path(sys.argv[1], run_name="corehost_launcher")["enter"](sys.argv[1])
+from corehost.remote import worker_command
+print(json.dumps(worker_command(%r, None)))
+"""
+
+
+def worker_argv(python: Path, pyz: Path | None = None) -> list[str]:
+    """The command a host in a built venv (or a bundle run by ``python``) starts its worker with."""
+    argv = [str(python), "-c", _COMMAND_PROBE % MODULE, *([str(pyz)] if pyz is not None else [])]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=bench_env(None)).stdout
+    command: list[str] = json.loads(out)
+    return command
+
+
 def startups(work: Path, builder: Builder, plan: IsolationPlan) -> dict[str, Sample]:
     """Spawn → handshake of a worker from a built venv and from a bundle, and their baselines, interleaved."""
-    from corehost.remote import worker_command
-
     venv, pyz = work / "isolation-venv", work / "isolation.pyz"
     for dest in (("--venv", venv), ("--output", pyz)):
         builder.build("--plugins-dir", PLUGINS_DIR, "--isolate", MODULE, *dest)
@@ -177,9 +196,9 @@ def startups(work: Path, builder: Builder, plan: IsolationPlan) -> dict[str, Sam
     sides: dict[str, Callable[[], float]] = {
         "python -c pass (venv)": Command([python, "-c", "pass"]).run,
         IMPORT: Command([python, "-c", "import corehost_greeter_zh"]).run,
-        # The command a host in that venv starts its worker with.
-        VENV_WORKER: _handshake([python, *worker_command(MODULE, None)[1:]]),
-        BUNDLE_WORKER: _handshake([base.python, pyz, "serve-module", MODULE]),
+        # The commands the venv's host and the bundle's start their worker with.
+        VENV_WORKER: _handshake(worker_argv(python)),
+        BUNDLE_WORKER: _handshake(worker_argv(base.python, pyz)),
         OPEN: _open_and_call,
     }
     return alternate(sides, plan.startup_runs, plan.warmup)

@@ -70,14 +70,14 @@ def built(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> B
 
 
 def worker_pids(marker: str) -> list[int]:
-    """Processes still alive whose command line serves greeters.zh and mentions ``marker`` (a temp path)."""
+    """Processes still alive whose command line runs corehost's worker and mentions ``marker`` (a temp path)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if entry.name.isdigit() and "serve-module" in cmdline and marker in cmdline:
+        if entry.name.isdigit() and "corehost.worker" in cmdline and marker in cmdline:
             found.append(int(entry.name))
     return found
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import functools
 import os
 import select
 import shutil
@@ -260,19 +261,51 @@ def _spawn_loop() -> None:
 
 
 def worker_command(module_id: str, listen: str | None) -> list[str]:
-    """The command that serves ``module_id``: this bundle's archive, else ``python -m corehost.worker``."""
-    main = sys.modules.get("__main__")
-    bundle = getattr(main, "BUNDLE", None)
-    launcher = getattr(main, "__file__", None)
-    if isinstance(bundle, dict) and bundle.get("id") and launcher:
-        # The launcher is the archive's __main__.py: the archive is its directory.
-        argv = [sys.executable, os.path.abspath(os.path.dirname(str(launcher))), "serve-module", module_id]
-    elif listen is None:
-        # -P: the worker imports what the host's registry names, never a same-named file in the working directory.
-        argv = [sys.executable, "-P", "-m", "corehost.worker", module_id]
-    else:
-        argv = [sys.executable, "-P", "-m", "corehost", "serve-module", module_id]
+    """The command that serves ``module_id``: this interpreter, importing from this host's path.
+
+    The worker sees exactly the packages the host sees (a venv's site-packages, a bundle's archive or
+    its unpacked folder), without running a bundle's launcher or the CLI again, and without ``site``
+    when the host's path needs nothing it does (see :func:`_worker_flags`).
+    """
+    # Absolute: a bundle started as `python demo.pyz` has its archive on the path as written.
+    path = [os.path.abspath(entry) for entry in sys.path if entry]
+    boot = f"import sys; sys.path[:] = {path!r}; from corehost.worker import main; sys.exit(main(sys.argv[1:]))"
+    argv = [sys.executable, *_worker_flags(), "-c", boot, module_id]
     return argv if listen is None else [*argv, "--listen", listen]
+
+
+@functools.cache
+def _worker_flags() -> tuple[str, ...]:
+    """The interpreter options of a worker: ``-S`` unless ``site`` does more than put the path together.
+
+    The worker is given the host's whole path, so ``site`` has nothing left to do unless a ``.pth``
+    file runs code (an import hook of an editable install) or a ``sitecustomize`` runs: then it runs.
+    ``-E`` when the host itself ignores ``PYTHON*`` variables.
+    """
+    flags = ["-E"] if sys.flags.ignore_environment else []
+    if sys.flags.no_site or not _site_runs_code():
+        flags.append("-S")
+    return tuple(flags)
+
+
+def _site_runs_code() -> bool:
+    if "sitecustomize" in sys.modules or "usercustomize" in sys.modules:
+        return True
+    for entry in sys.path:
+        if not entry.endswith("-packages"):
+            continue
+        try:
+            names = [n for n in os.listdir(entry) if n.endswith(".pth")]
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(entry, name), encoding="utf-8", errors="replace") as f:
+                    if any(line.startswith(("import ", "import\t")) for line in f):
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 class _Worker:

@@ -27,9 +27,8 @@ admits only data types, so a compromised worker cannot run code in the host.
 
 from __future__ import annotations
 
-import io
+import functools
 import os
-import pickle
 import sys
 from typing import Any
 
@@ -153,7 +152,13 @@ def check_versions(
         )
 
 
+# A worker imports this module before its handshake, and pickle only after it: the functions below
+# import it when first called.
+
+
 def dumps(message: Any) -> bytes:
+    import pickle
+
     return pickle.dumps(message, PICKLE_PROTOCOL)
 
 
@@ -182,27 +187,39 @@ def _is_data_class(obj: Any) -> bool:
     return enum is not None and issubclass(obj, enum.Enum)
 
 
-class _DataUnpickler(pickle.Unpickler):
-    """Unpickles data only: the standard library's value types, and enums, dataclasses and named tuples
-    of modules the host has imported already (a worker cannot make the host import anything)."""
+@functools.cache
+def _data_unpickler() -> Any:
+    """The unpickler of a worker's replies: data only, the standard library's value types, and enums,
+    dataclasses and named tuples of modules the host has imported already (a worker cannot make the host
+    import anything)."""
+    import pickle
 
-    def find_class(self, module: str, name: str) -> Any:
-        if name in _STDLIB_DATA.get(module, ()):
-            return super().find_class(module, name)
-        loaded = sys.modules.get(module)
-        obj = getattr(loaded, name, None) if loaded is not None and "." not in name else None
-        if _is_data_class(obj):
-            return obj
-        raise pickle.UnpicklingError(f"a worker's reply may not carry {module}.{name}: only data crosses to the host")
+    class DataUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if name in _STDLIB_DATA.get(module, ()):
+                return super().find_class(module, name)
+            loaded = sys.modules.get(module)
+            obj = getattr(loaded, name, None) if loaded is not None and "." not in name else None
+            if _is_data_class(obj):
+                return obj
+            raise pickle.UnpicklingError(
+                f"a worker's reply may not carry {module}.{name}: only data crosses to the host"
+            )
+
+    return DataUnpickler
 
 
 def loads_reply(data: bytes) -> Any:
-    """A worker's message, admitting only data types (see :class:`_DataUnpickler`)."""
-    return _DataUnpickler(io.BytesIO(data)).load()
+    """A worker's message, admitting only data types (see :func:`_data_unpickler`)."""
+    import io
+
+    return _data_unpickler()(io.BytesIO(data)).load()
 
 
 def loads(data: bytes) -> Any:
     """A host's message: the worker trusts the host that holds its secret."""
+    import pickle
+
     return pickle.loads(data)
 
 

@@ -21,22 +21,19 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import signal
-import socket
 import sys
-import tempfile
-import threading
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import Connection, Listener
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from corehost import wire
-from corehost.context import Context
-from corehost.discovery import environment_registry
 from corehost.errors import ConfigError, ConfigErrors, CorehostError, LifecycleError, WorkerStartFailed
 from corehost.hostspec import COREHOST, HostSpec, find_host
-from corehost.registry import Registry
+
+if TYPE_CHECKING:
+    import _socket
+    from multiprocessing.connection import Connection
+
+    from corehost.context import Context
+    from corehost.registry import Registry
 
 #: What a worker run by hand prints: it is a plugin server, not a program (go-plugin's message, adapted).
 NOT_A_PROGRAM = """\
@@ -47,9 +44,13 @@ isolation = "process" in the host's config; to serve it for a host that reattach
 
 #: PR_SET_PDEATHSIG from <linux/prctl.h>.
 _PR_SET_PDEATHSIG = 1
-#: The private directory of a started worker's socket until its host connects, for an orphaned
+#: SIGKILL's number on Linux (the only system with a parent-death signal), without the signal module's enums.
+_SIGKILL = 9
+#: The module a build writes its frozen registry to (:mod:`corehost.frozen`), and the format this worker reads.
+_FROZEN_MODULE, _FROZEN_FORMAT = "_corehost_frozen", 1
+#: The socket file and private directory of a started worker until its host connects, for an orphaned
 #: worker to remove on its way out.
-_private_dir: str | None = None
+_private: tuple[str, str] | None = None
 
 
 def serve(module_id: str, listen: str | None, secret_file: str | None, spec: HostSpec) -> int:
@@ -58,6 +59,13 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
     Started by a host (the magic cookie is set) it serves that one host; run
     with ``--listen`` and no cookie it serves one host after another until
     it is stopped.
+
+    Until its handshake line is out, a worker does only what the line needs
+    (the module's interface version, a listening socket) and imports only
+    :mod:`corehost.wire` and that interface: a host waits for the line, and
+    everything else (the transport, the registry, the module's own code, its
+    context) is imported once it is printed, while the host connects and
+    sends the module's config.
     """
     spawned = os.environ.get(wire.COOKIE_KEY) == wire.COOKIE_VALUE
     if not spawned and listen is None:
@@ -69,26 +77,35 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
     handshake_fd = os.dup(1)
     os.dup2(2, 1)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    if spawned:
-        _watch_parent()
-    else:
+    if not spawned:
         # Stopped by its supervisor (SIGTERM), a server closes its listener, which removes its socket file.
+        import signal
+
         signal.signal(signal.SIGTERM, _exit_cleanly)
     host = os.environ.get(wire.HOST_ENV)
     if host and host != spec.name:
         spec = find_host(host)
-    registry = environment_registry(spec=spec)
-    info = registry.get(module_id)
-    namespace = registry.namespaces.get(info.namespace)
-    app = wire.interface_version(namespace.load() if namespace is not None else None)
-    secret, secret_path = _secret(module_id, info.distribution, spawned, secret_file)
-    global _private_dir
-    listener, network, address, private = _listen(module_id, info.distribution, listen, secret)
-    _private_dir = private
+    registry: Registry | None = None
+    found = _frozen_entry(module_id, spec)
+    if found is None:
+        registry = _registry(spec)
+        info = registry.get(module_id)
+        distribution = info.distribution
+        namespace = registry.namespaces.get(info.namespace)
+        interface = namespace.load() if namespace is not None else None
+    else:
+        distribution, interface = found
+    app = wire.interface_version(interface)
+    secret, secret_path = _secret(module_id, distribution, spawned, secret_file)
+    global _private
+    sock, network, address, private = _listen(module_id, distribution, listen)
+    _private = (address, private) if private is not None else None
     try:
         os.write(handshake_fd, f"{wire.handshake_line(app, network, address)}\n".encode())
         os.close(handshake_fd)
-        if not spawned:
+        if spawned:
+            _watch_parent()
+        else:
             url = f"unix:{address}" if network == "unix" else f"tcp://{address}"
             where = f'secret_file = "{secret_path}"' if secret_path else f"secret from ${wire.SECRET_ENV}"
             print(
@@ -97,10 +114,25 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
                 file=sys.stderr,
                 flush=True,
             )
-        session = _Session(registry, module_id, info.distribution, app)
+        # What the handshake did not need: the transport (multiprocessing.connection costs more to import
+        # than the rest of a worker's start together), the registry a context loads from.
+        import socket
+        from multiprocessing import AuthenticationError
+        from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
+
+        listener = socket.socket(fileno=sock.detach())
+        session = _Session(registry or _registry(spec), module_id, distribution, app)
         while True:
             try:
-                conn = listener.accept()
+                peer, _ = listener.accept()
+                conn = Connection(peer.detach())
+                try:
+                    # multiprocessing.connection.Listener.accept's challenge: the worker asks first.
+                    deliver_challenge(conn, secret)
+                    answer_challenge(conn, secret)
+                except BaseException:
+                    conn.close()
+                    raise
             except (AuthenticationError, OSError, EOFError) as exc:
                 # A peer without the secret, or one that hung up during the challenge: the worker goes on.
                 print(f"{module_id}: refused a connection: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -111,17 +143,58 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
                 # Its one host is connected: the socket and its directory go now, so that nothing else
                 # connects and nothing is left behind however the worker ends.
                 listener.close()
-                if private is not None:
-                    shutil.rmtree(private, ignore_errors=True)
-                    private = _private_dir = None
+                _remove_private()
             with conn:
                 session.serve(conn)
             if spawned:
                 return 0
     finally:
-        listener.close()
-        if private is not None:
-            shutil.rmtree(private, ignore_errors=True)
+        sock.close()
+        if network == "unix" and not spawned:
+            # A server's socket file goes with it, as multiprocessing's Listener removes its own.
+            _unlink(address)
+        _remove_private()
+
+
+def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
+    """The distribution of ``module_id`` and its namespace's interface, from this build's frozen registry.
+
+    ``None`` when the frozen registry alone does not decide (no build made this
+    environment, it was built for another host, a plugin list in the
+    environment narrows it, the module is generated or unknown): the worker
+    then reads the registry as a host does, which names what is wrong.
+    """
+    if os.environ.get(spec.allow_env, "").strip() or os.environ.get(spec.block_env, "").strip():
+        return None
+    try:
+        frozen = __import__(_FROZEN_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != _FROZEN_MODULE:
+            raise
+        return None
+    data = frozen.REGISTRY
+    if data.get("format") != _FROZEN_FORMAT or data.get("host", COREHOST.name) != spec.name:
+        return None
+    namespace = module_id.rpartition(".")[0]
+    module = next((row for row in data["modules"] if row[0] == module_id), None)
+    interface = next((row[1] for row in data["namespaces"] if row[0] == namespace), None)
+    if module is None or interface is None:
+        return None
+    try:
+        target, _, attribute = str(interface).partition(":")
+        value: Any = __import__(target, fromlist=["_"])
+        for part in attribute.split("."):
+            value = getattr(value, part)
+    except Exception:
+        # The registry's own loading names what failed, and how to fix it.
+        return None
+    return str(module[2]), value
+
+
+def _registry(spec: HostSpec) -> Registry:
+    from corehost.discovery import environment_registry
+
+    return environment_registry(spec=spec)
 
 
 def _watch_parent() -> None:
@@ -130,16 +203,19 @@ def _watch_parent() -> None:
         # The parent-death signal, through libc: only a worker on Linux needs ctypes.
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0)
     parent = os.environ.get(wire.PARENT_ENV, "")
     if parent.isdigit() and os.getppid() != int(parent):
         # The host died before the signal was armed.
+        _remove_private()
         os._exit(wire.EXIT_ORPHANED)
     # The host's pipe moves off fd 0, so that a module reading stdin reads nothing rather than the pipe.
     watched = os.dup(0)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    import threading
+
     threading.Thread(target=_exit_at_eof, args=(watched,), name="corehost-parent-watch", daemon=True).start()
 
 
@@ -150,9 +226,27 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 def _exit_at_eof(fd: int) -> None:
     while os.read(fd, 4096):
         pass
-    if _private_dir is not None:
-        shutil.rmtree(_private_dir, ignore_errors=True)
+    _remove_private()
     os._exit(wire.EXIT_ORPHANED)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _remove_private() -> None:
+    """Remove a started worker's socket file and private directory, if they are still there."""
+    global _private
+    private, _private = _private, None
+    if private is not None:
+        _unlink(private[0])
+        try:
+            os.rmdir(private[1])
+        except OSError:
+            pass
 
 
 def _secret(module_id: str, distribution: str, spawned: bool, secret_file: str | None) -> tuple[bytes, str]:
@@ -168,36 +262,52 @@ def _secret(module_id: str, distribution: str, spawned: bool, secret_file: str |
             module_id, distribution, f"the host gave worker {module_id} no secret (${wire.SECRET_ENV} is empty)"
         )
     secret = wire.new_secret().hex().encode()
-    path = secret_file or os.path.join(tempfile.mkdtemp(prefix="corehost-secret-"), "secret")
+    if secret_file:
+        path = secret_file
+    else:
+        import tempfile
+
+        path = os.path.join(tempfile.mkdtemp(prefix="corehost-secret-"), "secret")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(secret)
     return secret, path
 
 
-def _listen(
-    module_id: str, distribution: str, listen: str | None, secret: bytes
-) -> tuple[Listener, str, str, str | None]:
-    """A listener on ``listen``, else on a socket in a new private directory.
+def _listen(module_id: str, distribution: str, listen: str | None) -> tuple[_socket.socket, str, str, str | None]:
+    """A listening socket on ``listen``, else on a socket file in a new private directory.
 
-    Returns the listener, its network ("unix" or "tcp"), its address and that directory.
+    Returns the socket, its network ("unix" or "tcp"), its address and that directory. Made with the
+    standard library's C socket module: the ``socket`` module around it builds its enums at import,
+    which a worker would pay before its handshake.
     """
+    import _socket
+
     private = None
     if listen is None:
-        private = tempfile.mkdtemp(prefix="corehost-")
+        private = _private_directory()
         family, address = "AF_UNIX", os.path.join(private, "worker.sock")
     else:
         try:
             family, address = wire.parse_address(listen)
         except ValueError as exc:
             raise WorkerStartFailed(module_id, distribution, f"--listen: {exc}") from None
+    if family == "AF_UNIX":
+        kind = _socket.AF_UNIX
+    else:
+        kind = _socket.AF_INET6 if ":" in address[0] else _socket.AF_INET
+    sock = _socket.socket(kind, _socket.SOCK_STREAM)
     # The socket file is made 0600 as it is bound: only this user can connect, secret or not.
     umask = os.umask(0o177)
     try:
-        listener = Listener(address, family=family, authkey=secret)
+        if family != "AF_UNIX":
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(8)
     except OSError as exc:
+        sock.close()
         if private is not None:
-            shutil.rmtree(private, ignore_errors=True)
+            os.rmdir(private)
         busy = (
             " (another worker serves there, or a stale socket file is left: remove it)"
             if exc.errno == errno.EADDRINUSE and family == "AF_UNIX"
@@ -209,13 +319,27 @@ def _listen(
     finally:
         os.umask(umask)
     if family == "AF_UNIX":
-        return listener, "unix", str(address), private
-    host, port = listener.address
-    return listener, "tcp", f"{host}:{port}", private
+        return sock, "unix", str(address), private
+    host, port = sock.getsockname()[:2]
+    return sock, "tcp", f"{host}:{port}", private
+
+
+def _private_directory() -> str:
+    """A new directory only this user can enter (``tempfile.mkdtemp``'s, without importing tempfile)."""
+    base = os.environ.get("TMPDIR") or os.environ.get("TEMP") or os.environ.get("TMP") or "/tmp"
+    while True:
+        path = os.path.join(base, f"corehost-{os.urandom(6).hex()}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
 
 
 def _no_delay(conn: Connection) -> None:
     """Small replies go out at once on TCP: a call is one small frame each way."""
+    import socket
+
     sock = socket.socket(fileno=conn.fileno())
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -270,6 +394,8 @@ class _Session:
             return (wire.OK, (wire.CORE_PROTOCOL, self.app, os.getpid(), self.distribution))
         try:
             if kind == wire.LOAD:
+                from corehost.context import Context
+
                 self._cleanup()
                 self.ctx = Context(self.registry)
                 self.instance = self.ctx.load(self.module_id, message[1], message[2])
@@ -325,17 +451,17 @@ def _out_of_memory(module_id: str, during: str) -> NoReturn:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m corehost.worker MODULE_ID``: what a host in a venv starts, without the CLI's start-up cost.
+    """``MODULE_ID [--listen tcp://127.0.0.1:0]``: what a host starts (:func:`corehost.remote.worker_command`).
 
     A worker is started once per isolated module (and per restart), so it skips
-    click and the command table; a bundle runs ``serve-module`` instead, as the
-    archive's launcher is its only way in.
+    click and the command table, and a bundle's launcher: the host names the
+    path its packages are on.
     """
-    if len(argv) != 1:
+    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--listen"):
         print(f"usage: python -m corehost.worker MODULE_ID (or {COREHOST.name} serve-module --help)", file=sys.stderr)
         return 2
     try:
-        return serve(argv[0], None, None, COREHOST)
+        return serve(argv[0], argv[2] if len(argv) == 3 else None, None, COREHOST)
     except CorehostError as exc:
         print(f"{COREHOST.name}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
