@@ -49,9 +49,12 @@ from corehost_build.tools import run_uv, tool_env
 from corehost_build.venv import venv_python
 
 #: The shell lines that start a venv's launcher with the venv's own interpreter, isolated (``-I``):
-#: ``PYTHON*`` variables and the user's site-packages are ignored, as in a ``.pyz``.
+#: ``PYTHON*`` variables and the user's site-packages are ignored, as in a ``.pyz``. The interpreter is
+#: found beside the script (the venv is relocatable) without starting a program, unless the script was
+#: reached through a symbolic link; to Python, the shell lines are the module's docstring.
 LAUNCHER_HEADER = """#!/bin/sh
-'''exec' "$(dirname -- "$(realpath -- "$0")")"/'python' -I "$0" "$@"
+'''test' -L "$0" && exec "$(dirname -- "$(realpath -- "$0")")"/'python' -I "$0" "$@"
+exec "${0%/*}/python" -I "$0" "$@"
 ' '''
 """
 
