@@ -87,6 +87,11 @@ def date_time() -> tuple[int, int, int, int, int, int]:
 
 #: Why each kind of file that is in site-packages but not in a bundle is left out (docs/bundles.md lists them).
 WHY_PTH = "a .pth file: a bundle does not process them, as zipimport cannot; the build checked the bundle without it"
+#: A foreign host's bundle is unpacked, but runs without the site module (``-S``), which is what reads them.
+WHY_PTH_FOREIGN = (
+    "a .pth file: a bundle does not process them, as it runs without the site module (python -S) so that nothing "
+    "outside it is loaded; the build checked the bundle without it"
+)
 WHY_SCRIPTS = "console scripts: the bundle is its own entry point"
 
 
@@ -221,6 +226,8 @@ def write_zipapp(
     import); ``__main__`` is compiled all the same.
     """
     files, left_out = collect(site_packages)
+    if foreign is not None:
+        left_out = {path: WHY_PTH_FOREIGN if why == WHY_PTH else why for path, why in left_out.items()}
     extensions = [name for name in files if name.endswith(_COMPILED_SUFFIXES) or ".so." in name]
     extract = bool(extensions) or foreign is not None
     frozen_source = None if foreign is not None else render(registry_data, record).encode("utf-8")
