@@ -25,6 +25,7 @@ import builtins
 import collections
 import functools
 import os
+import pickle
 import select
 import shutil
 import signal
@@ -73,6 +74,8 @@ LIFECYCLE = ("provision", "validate", "start", "stop", "cleanup")
 TAIL_LINES = 12
 #: The least time a worker is given to start, hand-shake and provision its module, whatever the call timeout.
 START_TIMEOUT = 30.0
+#: The connections to a worker this host spawns: as many of its calls can be in flight at once.
+CHANNELS = 16
 #: The longest wait between two restarts, however many there were.
 MAX_BACKOFF = 30.0
 
@@ -308,28 +311,103 @@ def _site_runs_code() -> bool:
     return False
 
 
-class _Worker:
-    """One connection to a worker, and the process behind it when this host started it."""
+class _Timeout(Exception):
+    """No reply came within a call's time."""
 
-    __slots__ = ("address", "closing", "conn", "pid", "poll", "private", "proc", "reader", "tail")
 
-    def __init__(self, conn: Connection, address: str, proc: subprocess.Popen[bytes] | None) -> None:
+class _Channel:
+    """One connection to a worker, used by one call at a time."""
+
+    __slots__ = ("conn", "poll")
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.address = address
-        self.proc = proc
-        self.pid = proc.pid if proc is not None else 0
         poller = select.poll()
         poller.register(conn.fileno(), select.POLLIN)
         self.poll = poller.poll
+
+
+class _Worker:
+    """The connections to a worker, the process behind it when this host started it, and its calls' turns.
+
+    A call takes a free connection, sends its request and reads its reply, as if it were alone: calls
+    from several threads proceed together on connections of their own, and the worker answers each
+    connection on a thread of its own. A started worker gets :data:`CHANNELS` connections (its first
+    through its socket, the others inherited when it is spawned); a reattached one has one.
+    """
+
+    __slots__ = ("address", "channels", "closing", "failure", "free", "pid", "private", "proc", "reader", "tail",
+                 "turn")  # fmt: skip
+
+    def __init__(self, conn: Connection, address: str, proc: subprocess.Popen[bytes] | None) -> None:
+        self.address = address
+        self.proc = proc
+        self.pid = proc.pid if proc is not None else 0
         self.closing = False
         self.private: str | None = None
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.reader: threading.Thread | None = None
+        self.channels = [_Channel(conn)]
+        self.free = list(self.channels)
+        #: Guards ``free``; notified when a connection is put back or the worker has failed.
+        self.turn = threading.Condition(threading.Lock())
+        #: Why the worker is gone, once a call found out: the calls waiting for a connection raise it too.
+        self.failure: WorkerError | None = None
+
+    def add(self, conn: Connection) -> None:
+        channel = _Channel(conn)
+        self.channels.append(channel)
+        self.free.append(channel)
+
+    @property
+    def busy(self) -> bool:
+        return len(self.free) < len(self.channels)
+
+    def exchange(self, message: tuple[Any, ...], deadline: float) -> Any:
+        """Send ``message`` on a free connection and return the worker's reply.
+
+        Raises :class:`_Timeout` past ``deadline``, EOFError or OSError when the connection ends, and the
+        worker's failure when another call found it.
+        """
+        data = pickle.dumps(message, wire.PICKLE_PROTOCOL)
+        turn, free = self.turn, self.free
+        with turn:
+            while not free:
+                if self.failure is not None:
+                    raise _again(self.failure)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Timeout
+                turn.wait(left)
+            channel = free.pop()
+        try:
+            channel.conn.send_bytes(data)
+            if not channel.poll(max(0, int((deadline - time.monotonic()) * 1000))):
+                raise _Timeout
+            reply = channel.conn.recv_bytes()
+        finally:
+            with turn:
+                free.append(channel)
+                turn.notify()
+        return wire.loads_reply(reply)
+
+    def fail(self, error: WorkerError) -> None:
+        """Record why the worker is gone and wake every call waiting for a connection."""
+        with self.turn:
+            if self.failure is None:
+                self.failure = error
+            self.turn.notify_all()
 
     def end(self, grace: float) -> int | None:
         """Close the connection; a started worker is given ``grace`` seconds, then SIGKILL. Its exit code."""
         self.closing = True
-        self.conn.close()
+        for channel in self.channels:
+            try:
+                # Wakes a call reading on another thread: closing the descriptor alone would not.
+                _shutdown(channel.conn.fileno())
+            except OSError:
+                pass
+            channel.conn.close()
         proc = self.proc
         if proc is None:
             return None
@@ -346,6 +424,19 @@ class _Worker:
         if self.private is not None:
             shutil.rmtree(self.private, ignore_errors=True)
         return proc.returncode
+
+
+def _shutdown(fd: int) -> None:
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    finally:
+        sock.detach()
+
+
+def _again(error: WorkerError) -> WorkerError:
+    """The same failure, raised again for another call."""
+    return type(error)(error.module_id, error.distribution, error.message)
 
 
 class Remote:
@@ -371,8 +462,9 @@ class Remote:
         self.request_stop = request_stop
         #: The name of the host whose registry the worker reads (a host of its own, or corehost).
         self.host = host
-        self._timeout_ms = int(options.timeout * 1000)
-        self._lock = threading.Lock()
+        #: Held to start, restart or end the worker (and by a failing call while it names the failure);
+        #: calls themselves run without it.
+        self._lock = threading.RLock()
         self._worker: _Worker | None = None
         self._down: WorkerError | None = None
         self._down_at = 0.0
@@ -386,38 +478,24 @@ class Remote:
     def call(self, name: str, args: Any, kwargs: Any) -> Any:
         """Call method ``name`` of the module in its worker.
 
-        :meth:`_request` for the one message every call sends, written out: this is the path
-        whose cost a call pays.
+        Calls from several threads proceed together, as they would in-process: they share the
+        worker's connection (:meth:`_Worker.exchange`), and the worker runs each on a thread of its own.
         """
-        with self._lock:
-            worker = self._worker or self._revive(f"{name}()")
-            conn = worker.conn
-            message = wire.dumps((wire.CALL, name, args, kwargs))
-            try:
-                conn.send_bytes(message)
-                if not worker.poll(self._timeout_ms):
-                    raise self._timed_out(worker, f"{name}()")
-                data = conn.recv_bytes()
-            except (OSError, EOFError):
-                raise self._crashed(worker, f"{name}()") from None
-            except WorkerError:
-                raise
-            except BaseException as exc:
-                self._interrupted(worker, f"{name}()", exc)
-                raise
-        reply = wire.loads_reply(data)
+        worker = self._worker
+        if worker is None:
+            with self._lock:
+                worker = self._worker or self._revive(f"{name}()")
+        reply = self._request(worker, (wire.CALL, name, args, kwargs), f"{name}()")
         if reply[0] == wire.OK:
             return reply[1]
         raise self._raised(reply)
 
     def _request(self, worker: _Worker, message: tuple[Any, ...], during: str, timeout: float = 0) -> Any:
-        """One control message and its reply (with the lock held), within ``timeout`` s or the call timeout."""
-        sent = wire.dumps(message)
+        """One message and the worker's reply, within ``timeout`` s or the call timeout; a failure is named."""
         try:
-            worker.conn.send_bytes(sent)
-            if not worker.poll(int(timeout * 1000) or self._timeout_ms):
-                raise self._timed_out(worker, during, timeout)
-            data = worker.conn.recv_bytes()
+            return worker.exchange(message, time.monotonic() + (timeout or self.settings.timeout))
+        except _Timeout:
+            raise self._timed_out(worker, during, timeout) from None
         except (OSError, EOFError):
             raise self._crashed(worker, during) from None
         except WorkerError:
@@ -425,7 +503,10 @@ class Remote:
         except BaseException as exc:
             self._interrupted(worker, during, exc)
             raise
-        reply = wire.loads_reply(data)
+
+    def _control(self, worker: _Worker, message: tuple[Any, ...], during: str, timeout: float = 0) -> Any:
+        """A control message (hello, load, lifecycle): its value, or the error the worker reported."""
+        reply = self._request(worker, message, during, timeout)
         if reply[0] == wire.OK:
             return reply[1]
         raise self._raised(reply)
@@ -447,7 +528,7 @@ class Remote:
         """Forward ``start`` or ``stop`` to the module."""
         with self._lock:
             worker = self._worker or self._revive(f"{phase}()")
-            stop_reason = self._request(worker, (wire.LIFECYCLE, phase), f"{phase}()")
+            stop_reason = self._control(worker, (wire.LIFECYCLE, phase), f"{phase}()")
         self._started = phase == "start"
         if stop_reason:
             self.request_stop(stop_reason)
@@ -460,7 +541,7 @@ class Remote:
             if worker is None:
                 return
             try:
-                self._request(worker, (wire.LIFECYCLE, "cleanup"), "cleanup()")
+                self._control(worker, (wire.LIFECYCLE, "cleanup"), "cleanup()")
             finally:
                 worker.end(self.settings.grace)
 
@@ -470,9 +551,9 @@ class Remote:
         """A new worker with the module loaded in it; every failure leaves no process behind."""
         worker = self._attach() if self.settings.address is not None else self._start()
         try:
-            self._request(worker, (wire.LOAD, self.config, self.path), "provision", self._start_timeout())
+            self._control(worker, (wire.LOAD, self.config, self.path), "provision", self._start_timeout())
             if self._started:
-                self._request(worker, (wire.LIFECYCLE, "start"), "start()")
+                self._control(worker, (wire.LIFECYCLE, "start"), "start()")
         except BaseException:
             if not worker.closing:
                 worker.end(self.settings.grace)
@@ -488,6 +569,22 @@ class Remote:
         return f"module {self.module_id}{dist}{at}"
 
     def _start(self) -> _Worker:
+        """A worker this host spawns, with :data:`CHANNELS` connections: its socket's and inherited pairs."""
+        pairs = [socket.socketpair() for _ in range(CHANNELS - 1)]
+        try:
+            worker = self._spawn_worker([theirs.fileno() for _, theirs in pairs])
+        except BaseException:
+            for ours, _ in pairs:
+                ours.close()
+            raise
+        finally:
+            for _, theirs in pairs:
+                theirs.close()
+        for ours, _ in pairs:
+            worker.add(Connection(ours.detach()))
+        return worker
+
+    def _spawn_worker(self, channels: list[int]) -> _Worker:
         listen = "tcp://127.0.0.1:0" if self.settings.network == "tcp" else None
         secret = wire.new_secret().hex()
         env = dict(os.environ)
@@ -497,6 +594,7 @@ class Remote:
                 wire.SECRET_ENV: secret,
                 wire.PARENT_ENV: str(os.getpid()),
                 wire.HOST_ENV: self.host,
+                wire.CHANNELS_ENV: ",".join(map(str, channels)),
             }
         )
         argv = worker_command(self.module_id, listen)
@@ -508,6 +606,7 @@ class Remote:
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     env=env,
+                    pass_fds=channels,
                     # Out of the terminal's process group: Ctrl-C reaches the host, which stops its workers in order.
                     start_new_session=True,
                 )
@@ -613,7 +712,7 @@ class Remote:
             ) from None
         worker = _Worker(conn, address, None)
         try:
-            core, app, _pid, _dist = self._request(worker, (wire.HELLO, wire.CORE_PROTOCOL, self.speaks), "hello")
+            core, app, _pid, _dist = self._control(worker, (wire.HELLO, wire.CORE_PROTOCOL, self.speaks), "hello")
             self._check(core, app, address)
         except BaseException:
             worker.end(0)
@@ -644,7 +743,7 @@ class Remote:
         code = proc.wait()
         if self._lock.acquire(blocking=False):
             try:
-                if self._worker is worker:
+                if self._worker is worker and worker.failure is None and not worker.busy:
                     # No caller to raise it to: the host's log is where it is seen.
                     error = self._crashed(worker, "", code)
                     sys.stderr.write(f"{error.message}\n")
@@ -666,8 +765,11 @@ class Remote:
         wait = min(s.backoff * 2**self.restarts, MAX_BACKOFF)
         return f"It is restarted on the next call (restart {self.restarts + 1} of {s.tries}, after {wait:g} s)."
 
-    def _failed(self, error: WorkerError) -> WorkerError:
-        self._worker = None
+    def _failed(self, worker: _Worker, error: WorkerError) -> WorkerError:
+        """Record ``worker``'s failure: every call still waiting on it raises it too."""
+        worker.fail(error)
+        if self._worker is worker:
+            self._worker = None
         self._down = error
         self._down_at = time.monotonic()
         if self.settings.restart == "never" and self._opened and not self._closed:
@@ -676,6 +778,13 @@ class Remote:
 
     def _crashed(self, worker: _Worker, during: str, code: int | None = None) -> WorkerError:
         """The error for a worker that died or hung up (``during`` a call, or '' while idle), once it is gone."""
+        with self._lock:
+            if worker.failure is not None:
+                # Another call on the same worker found out first (and named it).
+                return _again(worker.failure)
+            return self._failed(worker, self._crash_error(worker, during, code))
+
+    def _crash_error(self, worker: _Worker, during: str, code: int | None) -> WorkerError:
         when = f"during {during}" if during else "while idle"
         if code is None:
             code = worker.end(self.settings.grace)
@@ -688,19 +797,28 @@ class Remote:
             what = f"its worker process (pid {worker.pid}) {how} {when}"
         goes_on = f"; the host goes on without it. {self._plan()}" if self._opened else "."
         message = f"{self._where()}: {what}{goes_on}{_tail(worker.tail)}"
-        return self._failed(WorkerCrashed(self.module_id, self.distribution, message))
+        return WorkerCrashed(self.module_id, self.distribution, message)
 
     def _interrupted(self, worker: _Worker, during: str, exc: BaseException) -> None:
         """A call cut short in the host (Ctrl-C, a stopping host) leaves its reply unread: the worker goes."""
-        worker.end(self.settings.grace)
-        message = (
-            f"{self._where()}: its worker was stopped because {during} was interrupted in the host "
-            f"({type(exc).__name__}) before it answered. {self._plan()}"
-        )
-        self._failed(WorkerCrashed(self.module_id, self.distribution, message.rstrip()))
+        with self._lock:
+            if worker.failure is not None:
+                return
+            worker.end(self.settings.grace)
+            message = (
+                f"{self._where()}: its worker was stopped because {during} was interrupted in the host "
+                f"({type(exc).__name__}) before it answered. {self._plan()}"
+            )
+            self._failed(worker, WorkerCrashed(self.module_id, self.distribution, message.rstrip()))
 
     def _timed_out(self, worker: _Worker, during: str, seconds: float = 0) -> WorkerError:
         """The error for a call that outlived the timeout, once its worker is killed (or left, if reattached)."""
+        with self._lock:
+            if worker.failure is not None:
+                return _again(worker.failure)
+            return self._failed(worker, self._timeout_error(worker, during, seconds))
+
+    def _timeout_error(self, worker: _Worker, during: str, seconds: float) -> WorkerError:
         if worker.proc is not None:
             worker.proc.kill()
             worker.end(self.settings.grace)
@@ -715,7 +833,7 @@ class Remote:
             f"{self._where()}: {during} did not answer within {seconds:g} s{setting}; {what}."
             f"{' ' + plan if plan else ''}{_tail(worker.tail)}"
         )
-        return self._failed(WorkerTimeout(self.module_id, self.distribution, message))
+        return WorkerTimeout(self.module_id, self.distribution, message)
 
     def _revive(self, during: str) -> _Worker:
         """A new worker in place of one that failed, if the restart policy allows it; else the failure again."""

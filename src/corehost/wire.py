@@ -50,6 +50,9 @@ SECRET_ENV = "COREHOST_PLUGIN_SECRET"
 PARENT_ENV = "COREHOST_PLUGIN_PARENT"
 #: The name of the host (a :class:`~corehost.hostspec.HostSpec`) whose registry the worker reads.
 HOST_ENV = "COREHOST_PLUGIN_HOST"
+#: The descriptors (comma-separated) of the further connections a host passes the worker it spawns:
+#: its ends of socket pairs, answered each on a thread of its own so that calls proceed together.
+CHANNELS_ENV = "COREHOST_PLUGIN_CHANNELS"
 
 #: A worker's exit code when its module ran out of memory (MemoryError): ENOMEM's number.
 EXIT_NO_MEMORY = 12

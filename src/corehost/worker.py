@@ -144,6 +144,8 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
                 # connects and nothing is left behind however the worker ends.
                 listener.close()
                 _remove_private()
+            if spawned:
+                _answer_channels(session)
             with conn:
                 session.serve(conn)
             if spawned:
@@ -154,6 +156,24 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
             # A server's socket file goes with it, as multiprocessing's Listener removes its own.
             _unlink(address)
         _remove_private()
+
+
+def _answer_channels(session: _Session) -> None:
+    """Answer the further connections a host passed its worker when it spawned it, each on a thread.
+
+    They are the worker's ends of socket pairs (:data:`corehost.wire.CHANNELS_ENV`): inherited from
+    the host, reachable by no other process, so they need no challenge. Calls on them proceed
+    together with the first connection's, as calls from several host threads would in-process.
+    """
+    import threading
+    from multiprocessing.connection import Connection
+
+    fds = os.environ.pop(wire.CHANNELS_ENV, "")
+    for fd in (int(f) for f in fds.split(",") if f.isdigit()):
+        # The module's own subprocesses do not inherit the host's connections.
+        os.set_inheritable(fd, False)
+        channel = Connection(fd)
+        threading.Thread(target=session.answer, args=(channel,), name="corehost-channel", daemon=True).start()
 
 
 def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
@@ -359,26 +379,37 @@ class _Session:
         self.instance: Any = None
 
     def serve(self, conn: Connection) -> None:
-        recv, send, loads, dumps = conn.recv_bytes, conn.send_bytes, wire.loads, wire.dumps
+        """Answer the host's first connection until it hangs up, then clean the module up."""
         try:
-            while True:
-                try:
-                    message = loads(recv())
-                except (EOFError, OSError):
-                    return
-                if message[0] == wire.CALL:
-                    reply = self._call(message[1], message[2], message[3])
-                else:
-                    reply = self._control(message)
-                try:
-                    data = dumps(reply)
-                except Exception as exc:
-                    data = dumps(
-                        (wire.RAISED, "TypeError", f"the result of {message[1]}() cannot be sent to the host: {exc}")
-                    )
-                send(data)
+            self.answer(conn)
         finally:
             self._cleanup()
+
+    def answer(self, conn: Connection) -> None:
+        """Answer requests on one connection, one after another, until it closes."""
+        import pickle
+
+        recv, send, loads, dumps = conn.recv_bytes, conn.send_bytes, pickle.loads, pickle.dumps
+        while True:
+            try:
+                message = loads(recv())
+            except (EOFError, OSError):
+                return
+            if message[0] == wire.CALL:
+                reply = self._call(message[1], message[2], message[3])
+            else:
+                reply = self._control(message)
+            try:
+                data = dumps(reply, wire.PICKLE_PROTOCOL)
+            except Exception as exc:
+                data = dumps(
+                    (wire.RAISED, "TypeError", f"the result of {message[1]}() cannot be sent to the host: {exc}"),
+                    wire.PICKLE_PROTOCOL,
+                )
+            try:
+                send(data)
+            except OSError:
+                return
 
     def _call(self, name: str, args: Any, kwargs: Any) -> tuple[Any, ...]:
         try:

@@ -198,6 +198,59 @@ def test_a_call_interrupted_in_the_host_stops_its_worker(iso_venv: Venv) -> None
     assert_gone(*pids)
 
 
+#: A host whose threads call one isolated module at once: ``nap`` on four threads, then a hang on one
+#: thread while another naps. Prints each outcome as a JSON line.
+CONCURRENT_HOST = """
+import json, threading, time
+from corehost import Host
+
+def together(calls):
+    out = [None] * len(calls)
+    def run(i, call):
+        try:
+            out[i] = {"ok": call()}
+        except Exception as exc:
+            out[i] = {"error": type(exc).__name__, "message": str(exc)}
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out, time.monotonic() - started
+
+with Host().context() as ctx:
+    fragile = ctx.load("probes.fragile", {"isolation": {"timeout": 2}}, "p")
+    steady = ctx.load("probes.steady", {"isolation": "process"}, "s")
+    print(json.dumps({"pid": fragile.pid()}))
+    print(json.dumps(together([lambda: fragile.nap(1.0)] * 4)))
+    print(json.dumps(together([lambda: fragile.fail("hang"), lambda: fragile.nap(5.0)])))
+    print(json.dumps({"steady": steady.ping("still here"), "stop": ctx.stop_reason}))
+"""
+
+
+def test_calls_from_several_threads_on_one_isolated_module_proceed_together(iso_venv: Venv) -> None:
+    """Four threads' one-second calls take about a second, not four; a hang still kills the worker, and
+    the call in flight beside it fails with the same error."""
+    result = iso_venv.run(iso_venv.python, "-c", CONCURRENT_HOST, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith(("{", "["))]
+    pid = lines[0]["pid"]
+    naps, took = lines[1]
+    assert naps == [{"ok": 1.0}] * 4
+    assert took < 2.5, f"4 concurrent 1 s calls took {took:.2f} s: they ran one after another"
+    (hang, nap), _ = lines[2]
+    assert hang["error"] == nap["error"] == "WorkerTimeout", (hang, nap)
+    assert hang["message"] == nap["message"], "the call beside the hung one fails with the same error"
+    assert hang["message"].startswith("module probes.fragile (distribution fixture-isolation) at p: ")
+    assert (
+        f"did not answer within 2 s (isolation.timeout); its worker process (pid {pid}) was killed." in hang["message"]
+    )
+    assert lines[3]["steady"] == "still here"
+    assert lines[3]["stop"].startswith("module probes.fragile"), 'restart = "never" asks the host to stop'
+    assert_gone(pid)
+
+
 def test_a_call_that_hangs_times_out_and_its_worker_is_killed(iso_venv: Venv) -> None:
     started = time.monotonic()
     out, _ = drive(iso_venv, [*loads({"timeout": 1}), ["fragile", "fail", "hang"], ["steady", "ping", "still here"]])
