@@ -335,14 +335,21 @@ def refusal(foreign: dict[str, Any], artifact: str, args: list[str]) -> str:
     else:
         words += [w for n in names for w in ("--with", shlex.quote(n))]
         wanted = f"To add {', '.join(names)}" if names else "To change its plugins"
-    destination = "--venv" if BUNDLE.get("venv") else "--output"
     plugins = ", ".join(foreign["plugins"]) or "none"
     return (
         f"'{foreign['script']} {command}' is refused: {artifact} is a built bundle of {foreign['host']} with exactly "
         f"the plugins it was built with ({plugins}); nothing is installed into it or removed from it. {wanted}, "
-        f"rebuild it (from the folder it was built in): corehost-build build {' '.join(words)} {destination} "
-        f"{shlex.quote(os.path.abspath(artifact))}"
+        f"rebuild it (from the folder it was built in): {_rebuild_command(words, artifact)}"
     )
+
+
+def _rebuild_command(words: list[str], artifact: str) -> str:
+    """``corehost-build build`` with the build's inputs and this artifact as its destination, ready to run."""
+    # Only a refusal quotes a path; every start reads this file.
+    import shlex
+
+    destination = "--venv" if BUNDLE.get("venv") else "--output"
+    return f"corehost-build build {' '.join(words)} {destination} {shlex.quote(os.path.abspath(artifact))}"
 
 
 def _added(site: str, dists: list[str]) -> list[str]:
@@ -387,7 +394,8 @@ def run_foreign(archive: str) -> None:
         if added:
             raise BundleError(
                 f"{artifact} holds distribution(s) its build did not put there: {', '.join(added)}; the host would "
-                f"load them as plugins. Remove them, or rebuild it (corehost-build build {BUNDLE.get('rebuild', '')})."
+                f"load them as plugins. Remove them, or rebuild it (from the folder it was built in): "
+                f"{_rebuild_command(_rebuild_words(foreign), artifact)}"
             )
     except BundleError as exc:
         print(f"{foreign['script']}: error: {exc}", file=sys.stderr)

@@ -226,6 +226,8 @@ def test_a_distribution_added_to_a_built_venv_stops_it(datasette_venv: Artifact,
         result = datasette_venv.run("plugins")
         assert result.returncode == 1
         assert "holds distribution(s) its build did not put there: datasette_sneaky-1.0" in result.stderr
+        # The rebuild it suggests names this venv as its destination, so it runs as printed.
+        assert result.stderr.rstrip().endswith(f"--venv {datasette_venv.path.resolve()}"), result.stderr
     finally:
         added.rmdir()
 
