@@ -35,6 +35,7 @@ import io
 import ipaddress
 import pathlib
 import socket
+import sys
 import threading
 import types
 import typing
@@ -78,15 +79,16 @@ def crossing_problems(interface: type, cls: type | None = None) -> list[str]:
     type, why it cannot cross and what to write instead.
     """
     out: list[str] = []
+    home = sys.modules.get(interface.__module__)
     for name, spec in interface_members(interface):
         if name in LIFECYCLE:
             continue
         impl = inspect.getattr_static(cls, name, None) if cls is not None else None
-        out += _member_problems(name, spec, impl)
+        out += _member_problems(name, spec, impl, home)
     return out
 
 
-def _member_problems(name: str, spec: Any, impl: Any) -> list[str]:
+def _member_problems(name: str, spec: Any, impl: Any, home: types.ModuleType | None) -> list[str]:
     if isinstance(spec, property):
         return [
             f"{name!r} is a property: a call crosses the boundary, an attribute read does not; make it a method "
@@ -112,18 +114,20 @@ def _member_problems(name: str, spec: Any, impl: Any) -> list[str]:
     for param in spec_params:
         written = _written(param.annotation, impl_by_name.get(param.name))
         hint = spec_hints.get(param.name, _MISSING)
-        if hint is _MISSING and param.name in impl_by_name:
+        from_module = hint is _MISSING and param.name in impl_by_name
+        if from_module:
             hint = impl_hints.get(param.name, _MISSING)
         stars = _STARS.get(param.kind, "")
         what = f"parameter '{stars}{param.name}'"
-        why = _hint_problem(hint, written)
+        why = _hint_problem(hint, written) or (_not_in_host(hint, home) if from_module else "")
         if why:
             out.append(f"method {name!r}, {what}: {why}")
     ret = spec_hints.get("return", _MISSING)
     written_ret = _written_return(spec, impl)
-    if ret is _MISSING and code is not None:
+    from_module = ret is _MISSING and code is not None
+    if from_module:
         ret = impl_hints.get("return", _MISSING)
-    why = _hint_problem(ret, written_ret)
+    why = _hint_problem(ret, written_ret) or (_not_in_host(ret, home) if from_module else "")
     if why:
         out.append(f"method {name!r}, its result: {why}")
     return out
@@ -192,6 +196,44 @@ def _hints(fn: Any, sig: inspect.Signature) -> dict[str, Any]:
         except Exception as exc:
             hints[key] = _Unresolved(annotation, exc)
     return hints
+
+
+def _not_in_host(hint: Any, home: types.ModuleType | None) -> str:
+    """Why a type only the module class names cannot be rebuilt in the host ('' when it can).
+
+    A value crosses as its class's module and name, and the host rebuilds an enum, dataclass or named
+    tuple only from a module it has imported: the interface's module (with what it imports), never the
+    isolated module's own code, which runs in the worker alone. A type the interface's annotations name
+    is one the interface's module imports; one named only by the module class must be found there too.
+    """
+    for cls in _named_classes(hint):
+        is_data = (
+            dataclasses.is_dataclass(cls)
+            or issubclass(cls, enum.Enum)
+            or (issubclass(cls, tuple) and hasattr(cls, "_fields"))
+        )
+        if is_data and (home is None or getattr(home, cls.__name__, None) is not cls):
+            where = f"module {home.__name__!r}" if home is not None else "the interface's module"
+            return (
+                f"{cls.__qualname__} is defined in module {cls.__module__!r}, which the host does not import (it "
+                f"imports the interface's {where}; the module's own code runs in its worker), so the host could "
+                f"not rebuild one; name {cls.__qualname__} in the interface's annotations, or define it in "
+                f"{where}"
+            )
+    return ""
+
+
+def _named_classes(hint: Any) -> typing.Iterator[type]:
+    """The classes an annotation names, its type arguments' included."""
+    if isinstance(hint, type) and not typing.get_args(hint):
+        yield hint
+        return
+    origin = typing.get_origin(hint)
+    if isinstance(origin, type):
+        yield origin
+    for arg in typing.get_args(hint):
+        if arg is not Ellipsis and not isinstance(arg, (list, str, int, bytes, bool, enum.Enum)) and arg is not None:
+            yield from _named_classes(arg)
 
 
 def _written(annotation: Any, impl: inspect.Parameter | None) -> str:

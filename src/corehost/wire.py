@@ -201,8 +201,10 @@ def _data_unpickler() -> Any:
         def find_class(self, module: str, name: str) -> Any:
             if name in _STDLIB_DATA.get(module, ()):
                 return super().find_class(module, name)
-            loaded = sys.modules.get(module)
-            obj = getattr(loaded, name, None) if loaded is not None and "." not in name else None
+            # Looked up in the dictionaries of a module already imported and of its classes: no code runs.
+            obj: Any = sys.modules.get(module)
+            for part in name.split("."):
+                obj = vars(obj).get(part) if hasattr(obj, "__dict__") else None
             if _is_data_class(obj):
                 return obj
             raise pickle.UnpicklingError(

@@ -19,7 +19,9 @@ import io
 import pathlib
 import pickle
 import socket
+import sys
 import threading
+import types
 import typing
 import uuid
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 
 import pytest
 
+from corehost import wire
 from corehost.crossing import crossing_problems, why_not
 from corehost.frozen import from_data, to_data
 from corehost.guards import check_modules
@@ -317,3 +320,56 @@ def test_the_guards_record_every_checked_module_and_a_frozen_registry_keeps_it()
     assert registry.crossing == {"greeters.zh": [], "fxcb.one": crossing_problems(Each, EachOne)}
     assert registry.crossing["fxcb.one"][0].startswith("method 'each', parameter 'callback': Callable")
     assert from_data(to_data(registry)).crossing == registry.crossing
+
+
+#: A plugin's own module, which only its worker imports: a type defined there cannot be rebuilt in the host.
+PLUGIN_OWN = """
+from dataclasses import dataclass
+
+@dataclass
+class Reading:
+    value: int
+
+class OwnMeter:
+    def read(self) -> list[Reading]:
+        return [Reading(1)]
+"""
+
+
+class Meter(Protocol):
+    """An interface that leaves a result's type to the module class, and one that names its own."""
+
+    def read(self): ...
+
+    def outer(self) -> Outer.Inner: ...
+
+
+class Outer:
+    @dataclasses.dataclass
+    class Inner:
+        value: int
+
+
+class SharedMeter:
+    def read(self) -> Point:
+        return Point(1, 2)
+
+
+def test_a_type_only_the_module_class_names_must_be_one_the_host_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host rebuilds a dataclass from modules it imported: the interface's, not the isolated module's."""
+    own = types.ModuleType("fx_meter_plugin")
+    monkeypatch.setitem(sys.modules, "fx_meter_plugin", own)
+    exec(PLUGIN_OWN, own.__dict__)
+    assert crossing_problems(Meter, own.OwnMeter) == [
+        "method 'read', its result: Reading is defined in module 'fx_meter_plugin', which the host does not import "
+        f"(it imports the interface's module {__name__!r}; the module's own code runs in its worker), so the host "
+        f"could not rebuild one; name Reading in the interface's annotations, or define it in module {__name__!r}"
+    ]
+    assert crossing_problems(Meter, SharedMeter) == [], "Point is in the interface's module, which the host imports"
+    # What the check accepts, the host's unpickler takes, a nested class included; what it refuses, it refuses.
+    sent = [Point(1, 2), Outer.Inner(3)]
+    assert wire.loads_reply(wire.dumps((wire.OK, sent))) == (wire.OK, sent)
+    reading = pickle.dumps(own.Reading(1), wire.PICKLE_PROTOCOL)
+    monkeypatch.delitem(sys.modules, "fx_meter_plugin")
+    with pytest.raises(pickle.UnpicklingError, match=r"may not carry fx_meter_plugin\.Reading"):
+        wire.loads_reply(reading)
