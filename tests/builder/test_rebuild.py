@@ -58,6 +58,23 @@ def test_an_unchanged_rebuild_is_up_to_date_and_writes_nothing(builder: Builder,
     assert state(dest) == before, "the destination and its folder are untouched"
     assert again["modules"] == first["modules"] and again["packages"] == first["packages"]
     assert (again["output"] is None) == (kind == "venv") and again["bundle"] == first["bundle"]
+    # What the up-to-date path imports: no runtime beyond errors and the bundle's tags, none of the build's steps.
+    traced = builder.venv.run(
+        "python", "-X", "importtime", "-m", "corehost_build", "build", "--plugins-dir", plugins, flag, dest,
+        env={"COREHOST_BUILD_CACHE": str(builder.cache)},
+    )  # fmt: skip
+    assert traced.returncode == 0 and UP_TO_DATE in traced.stderr, traced.stderr
+    imported = {
+        line.rpartition("|")[2].strip() for line in traced.stderr.splitlines() if line.startswith("import time:")
+    }
+    assert "corehost_build.build" in imported, "the trace covers the build command"
+    runtime = {m for m in imported if m.startswith("corehost.")} - {
+        "corehost.errors",
+        "corehost.problems",
+        "corehost.bundle",
+    }
+    steps = imported & {f"corehost_build.{m}" for m in ("pipeline", "probe", "guards", "zipapp", "freeze", "bytecode")}
+    assert not runtime and not steps, f"an up-to-date rebuild imported {sorted(runtime | steps)}"
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

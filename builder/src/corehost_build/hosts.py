@@ -30,7 +30,6 @@ from packaging.utils import canonicalize_name
 from corehost_build.atomic import write_atomic
 from corehost_build.errors import SpecError
 from corehost_build.foreign import ForeignHost, shipped_host
-from corehost_build.probe import ask
 
 if TYPE_CHECKING:
     from corehost_build.request import BuildRequest
@@ -116,6 +115,10 @@ def declared_host(python: Path, distribution: str | None) -> BuildHost:
     """
     if distribution is not None and canonicalize_name(distribution) == COREHOST:
         return BuildHost(COREHOST, "corehost.hostspec:COREHOST")
+    # Imported here: the probe pulls in the runtime, which choosing a host before a build (all an
+    # up-to-date rebuild does) never needs.
+    from corehost_build.probe import ask
+
     declared = ask(python, "hosts", where="new environment", timeout=60)["hosts"]
     others = [BuildHost(h["name"], h["target"]) for h in declared if h["name"] != COREHOST]
     if distribution is None:
