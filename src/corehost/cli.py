@@ -253,9 +253,11 @@ def run(config_path: str) -> None:
 
     --config is required. Every app is stopped and every module cleaned up
     before it exits; stopped by Ctrl-C (SIGINT) it exits 130, as an
-    interrupted command does. SIGHUP reads --config again and reloads it;
-    a config with admin = {listen = "127.0.0.1:2019"} (or "unix:/path")
-    also serves the admin endpoint that `reload` and `stop` talk to.
+    interrupted command does, and stopped because a module failed (an
+    isolated module's worker down for good) it exits 1. SIGHUP reads
+    --config again and reloads it; a config with admin = {listen =
+    "127.0.0.1:2019"} (or "unix:/path") also serves the admin endpoint that
+    `reload` and `stop` talk to.
 
     \b
     Example:
@@ -271,7 +273,8 @@ def run(config_path: str) -> None:
     with _naming_file(config_path):
         reason = host.run(_config(config_path), reread=reread)
     click.echo(f"{host.spec.name}: stopped ({reason}); every app stopped and every module cleaned up", err=True)
-    click.get_current_context().exit(_INTERRUPTED if host.stop_signal == _SIGINT else 0)
+    failed = host.stop_error.exit_code if host.stop_error is not None else 0
+    click.get_current_context().exit(_INTERRUPTED if host.stop_signal == _SIGINT else failed)
 
 
 @click.command(options_metavar="--config FILE")

@@ -79,6 +79,9 @@ class Context:
         self.check_interfaces = check_interfaces
         self.stop_requested = threading.Event()
         self.stop_reason = ""
+        #: The error that asked the host to stop, when a module failed (an isolated module's worker): the
+        #: host then exits non-zero.
+        self.stop_error: CorehostError | None = None
         #: The modules being provisioned, innermost last: (path, raw config, instance).
         self._frames: list[tuple[str, Mapping[str, Any], Any]] = []
         self._checked: set[tuple[type, str]] = set()
@@ -88,6 +91,16 @@ class Context:
         if not self.stop_requested.is_set():
             self.stop_reason = reason
             self.stop_requested.set()
+
+    def stop_for(self, error: CorehostError) -> None:
+        """Ask the host to stop because a module failed (an isolated module's worker is down for good).
+
+        The reason is the error's first paragraph; the host stops as for any other reason, then exits
+        with the error's code.
+        """
+        if not self.stop_requested.is_set():
+            self.stop_error = error
+        self.request_stop(error.message.split("\n", 1)[0])
 
     def load_module(
         self,
@@ -254,7 +267,7 @@ class Context:
         interface = namespace.load() if namespace is not None else None
         remote.check_crossing(info, interface, at, self.registry.crossing.get(info.id))
         instance = remote.open_module(
-            info, interface, config, path, options, self.request_stop, self.registry.spec.name
+            info, interface, config, path, options, self.request_stop, self.registry.spec.name, self.stop_for
         )
         self.loaded.append(Loaded(info, instance, path))
         return instance

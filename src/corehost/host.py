@@ -66,6 +66,9 @@ class Host:
         self._hook_modules_added = False
         #: The signal that stopped the last :meth:`run` (0 when an app stopped it), for the exit code.
         self.stop_signal = 0
+        #: The error that stopped the last :meth:`run`, when a module failed (an isolated module's worker),
+        #: for the exit code.
+        self.stop_error: CorehostError | None = None
         # Generated modules are made on the first lookup that needs them, not at start-up:
         # most runs never touch them, and the hook imports the plugins that make them.
         self.registry.generate = self.add_generated_modules
@@ -271,6 +274,8 @@ class Host:
             state.shutting_down = True
             # Read before shutdown: a signal during it is only noted, and did not stop the run.
             self.stop_signal = state.signum
+            ctx = live.running.ctx
+            self.stop_error = ctx.stop_error if reason == ctx.stop_reason else None
             live.close(reason)
             return reason
 

@@ -451,6 +451,7 @@ class Remote:
         options: Settings,
         request_stop: Callable[[str], None],
         host: str,
+        stop_for: Callable[[WorkerError], None] | None = None,
     ) -> None:
         self.module_id = info.id
         self.distribution = info.distribution
@@ -460,6 +461,8 @@ class Remote:
         self.path = path
         self.settings = options
         self.request_stop = request_stop
+        #: Asks the host to stop because this module's worker is down for good (the host exits non-zero).
+        self.stop_for = stop_for or (lambda error: request_stop(error.message.split("\n", 1)[0]))
         #: The name of the host whose registry the worker reads (a host of its own, or corehost).
         self.host = host
         #: Held to start, restart or end the worker (and by a failing call while it names the failure);
@@ -773,7 +776,7 @@ class Remote:
         self._down = error
         self._down_at = time.monotonic()
         if self.settings.restart == "never" and self._opened and not self._closed:
-            self.request_stop(error.message.split("\n", 1)[0])
+            self.stop_for(error)
         return error
 
     def _crashed(self, worker: _Worker, during: str, code: int | None = None) -> WorkerError:
@@ -985,9 +988,14 @@ def open_module(
     options: Settings,
     request_stop: Callable[[str], None],
     host: str,
+    stop_for: Callable[[WorkerError], None] | None = None,
 ) -> Any:
-    """A proxy of ``info``'s module, running (provisioned and validated) in a worker of host ``host``."""
-    remote = Remote(info, interface, config, path, options, request_stop, host)
+    """A proxy of ``info``'s module, running (provisioned and validated) in a worker of host ``host``.
+
+    ``request_stop`` asks the host to stop for a reason (an isolated app that is done); ``stop_for``
+    because the worker failed for good (by default, ``request_stop`` with the error's first paragraph).
+    """
+    remote = Remote(info, interface, config, path, options, request_stop, host, stop_for)
     remote.open()
     proxy: Any = object.__new__(proxy_class(interface))
     proxy._remote = remote

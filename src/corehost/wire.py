@@ -28,6 +28,7 @@ admits only data types, so a compromised worker cannot run code in the host.
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from typing import Any
@@ -160,6 +161,7 @@ def check_versions(
 
 
 def dumps(message: Any) -> bytes:
+    # pickle after the handshake: see above.
     import pickle
 
     return pickle.dumps(message, PICKLE_PROTOCOL)
@@ -195,6 +197,7 @@ def _data_unpickler() -> Any:
     """The unpickler of a worker's replies: data only, the standard library's value types, and enums,
     dataclasses and named tuples of modules the host has imported already (a worker cannot make the host
     import anything)."""
+    # pickle after the handshake: see above.
     import pickle
 
     class DataUnpickler(pickle.Unpickler):
@@ -216,13 +219,12 @@ def _data_unpickler() -> Any:
 
 def loads_reply(data: bytes) -> Any:
     """A worker's message, admitting only data types (see :func:`_data_unpickler`)."""
-    import io
-
     return _data_unpickler()(io.BytesIO(data)).load()
 
 
 def loads(data: bytes) -> Any:
     """A host's message: the worker trusts the host that holds its secret."""
+    # pickle after the handshake: see above.
     import pickle
 
     return pickle.loads(data)

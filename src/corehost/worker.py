@@ -165,6 +165,7 @@ def _answer_channels(session: _Session) -> None:
     the host, reachable by no other process, so they need no challenge. Calls on them proceed
     together with the first connection's, as calls from several host threads would in-process.
     """
+    # Threads and the transport once the handshake is out (serve's docstring).
     import threading
     from multiprocessing.connection import Connection
 
@@ -212,6 +213,7 @@ def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
 
 
 def _registry(spec: HostSpec) -> Registry:
+    # The whole registry only when the frozen one does not decide, or once the handshake is out.
     from corehost.discovery import environment_registry
 
     return environment_registry(spec=spec)
@@ -234,6 +236,7 @@ def _watch_parent() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
+    # After the handshake (serve's docstring).
     import threading
 
     threading.Thread(target=_exit_at_eof, args=(watched,), name="corehost-parent-watch", daemon=True).start()
@@ -285,6 +288,7 @@ def _secret(module_id: str, distribution: str, spawned: bool, secret_file: str |
     if secret_file:
         path = secret_file
     else:
+        # A server run by hand only: a started worker's secret comes from its host.
         import tempfile
 
         path = os.path.join(tempfile.mkdtemp(prefix="corehost-secret-"), "secret")
@@ -301,6 +305,7 @@ def _listen(module_id: str, distribution: str, listen: str | None) -> tuple[_soc
     standard library's C socket module: the ``socket`` module around it builds its enums at import,
     which a worker would pay before its handshake.
     """
+    # The C socket module: what listening needs, without the enums the socket module builds.
     import _socket
 
     private = None
@@ -358,6 +363,7 @@ def _private_directory() -> str:
 
 def _no_delay(conn: Connection) -> None:
     """Small replies go out at once on TCP: a call is one small frame each way."""
+    # TCP workers only, after the handshake.
     import socket
 
     sock = socket.socket(fileno=conn.fileno())
@@ -387,6 +393,7 @@ class _Session:
 
     def answer(self, conn: Connection) -> None:
         """Answer requests on one connection, one after another, until it closes."""
+        # After the handshake (serve's docstring).
         import pickle
 
         recv, send, loads, dumps = conn.recv_bytes, conn.send_bytes, pickle.loads, pickle.dumps
@@ -425,6 +432,7 @@ class _Session:
             return (wire.OK, (wire.CORE_PROTOCOL, self.app, os.getpid(), self.distribution))
         try:
             if kind == wire.LOAD:
+                # The context (and what it imports) on the host's first message, after the handshake.
                 from corehost.context import Context
 
                 self._cleanup()

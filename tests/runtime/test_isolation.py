@@ -331,8 +331,9 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_a_running_host_stops_cleanly_when_an_idle_worker_dies(iso_venv: Venv, tmp_path: Path) -> None:
-    """restart = "never" (the default): a worker killed between calls stops the host with the error."""
+def test_a_running_host_stops_and_fails_when_an_idle_worker_dies(iso_venv: Venv, tmp_path: Path) -> None:
+    """restart = "never" (the default): a worker killed between calls stops the host with the error, in one
+    paragraph, and the host exits non-zero (every app stopped, every module cleaned up first)."""
     config = tmp_path / "greet.toml"
     config.write_text(
         '[apps.greet]\nnames = ["Bob"]\n\n[[apps.greet.greeters]]\nmodule = "zh"\nisolation = "process"\n'
@@ -353,8 +354,8 @@ def test_a_running_host_stops_cleanly_when_an_idle_worker_dies(iso_venv: Venv, t
         "host is asked to stop."
     )
     assert f"{died}\n" in stderr
-    assert f"corehost: stopped ({died}); every app stopped and every module cleaned up" in stderr
-    assert host.returncode == 0
+    assert f"\ncorehost: stopped ({died}); every app stopped and every module cleaned up\n" in stderr
+    assert host.returncode == 1
     assert_gone(worker)
 
 
