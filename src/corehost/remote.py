@@ -170,12 +170,16 @@ class RemoteException(Exception):
 _exception_classes: dict[str, type[Exception]] = {}
 
 
-def rebuild_exception(name: str, message: str) -> Exception:
-    """The exception a module raised in its worker, as the host can have it: a built-in one as itself."""
+def rebuild_exception(name: str, message: str, args: tuple[Any, ...] | None = None) -> Exception:
+    """The exception a module raised in its worker, as the host can have it: a built-in one as itself.
+
+    ``args`` are the exception's own arguments, when the worker could send them (plain values): a
+    built-in exception made from them reads as the worker's did (a ``KeyError``'s key quoted once).
+    """
     cls = getattr(builtins, name, None)
     if isinstance(cls, type) and issubclass(cls, Exception):
         try:
-            return cls(message)
+            return cls(*args) if args is not None else cls(message)
         except Exception:
             pass
     found = _exception_classes.get(name)
@@ -191,8 +195,9 @@ def rebuild_error(name: str, message: str, fields: Any) -> CorehostError:
         if error is not None:
             return error
     if name == "LifecycleError":
-        module_id, path, phase, cause_name, cause_message, distribution = fields
-        return LifecycleError(module_id, path, phase, rebuild_exception(cause_name, cause_message), distribution)
+        module_id, path, phase, cause_name, cause_message, distribution, cause_args = fields
+        cause = rebuild_exception(cause_name, cause_message, cause_args)
+        return LifecycleError(module_id, path, phase, cause, distribution)
     cls = getattr(errors, name, None)
     out = cls.__new__(cls) if isinstance(cls, type) and issubclass(cls, CorehostError) else CorehostError("")
     CorehostError.__init__(out, message)
@@ -517,7 +522,7 @@ class Remote:
     def _raised(self, reply: tuple[Any, ...]) -> BaseException:
         if reply[0] == wire.FAILED:
             return rebuild_error(reply[1], reply[2], reply[3])
-        return rebuild_exception(reply[1], reply[2])
+        return rebuild_exception(reply[1], reply[2], reply[3])
 
     # -- lifecycle ------------------------------------------------------------------------
 

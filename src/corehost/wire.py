@@ -67,7 +67,7 @@ CALL = 3  # (CALL, method, args, kwargs)
 LIFECYCLE = 4  # (LIFECYCLE, "start" | "stop" | "cleanup")
 # Worker → host:
 OK = 10  # (OK, result)
-RAISED = 11  # (RAISED, exception type name, message): the module's code raised
+RAISED = 11  # (RAISED, exception type name, message, its arguments or None): the module's code raised
 FAILED = 12  # (FAILED, error class name, message, fields): a corehost error (config, lifecycle, ...)
 
 

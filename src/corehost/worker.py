@@ -410,7 +410,7 @@ class _Session:
                 data = dumps(reply, wire.PICKLE_PROTOCOL)
             except Exception as exc:
                 data = dumps(
-                    (wire.RAISED, "TypeError", f"the result of {message[1]}() cannot be sent to the host: {exc}"),
+                    (wire.RAISED, "TypeError", f"the result of {message[1]}() cannot be sent to the host: {exc}", None),
                     wire.PICKLE_PROTOCOL,
                 )
             try:
@@ -424,7 +424,7 @@ class _Session:
         except MemoryError:
             _out_of_memory(self.module_id, f"{name}()")
         except Exception as exc:
-            return (wire.RAISED, type(exc).__name__, str(exc))
+            return _raised(exc)
 
     def _control(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
         kind = message[0]
@@ -453,8 +453,8 @@ class _Session:
         except CorehostError as exc:
             return (wire.FAILED, *_fields(exc))
         except Exception as exc:
-            return (wire.RAISED, type(exc).__name__, str(exc))
-        return (wire.RAISED, "ValueError", f"unknown message kind {kind!r}")
+            return _raised(exc)
+        return (wire.RAISED, "ValueError", f"unknown message kind {kind!r}", None)
 
     def _cleanup(self, raising: bool = False) -> None:
         ctx, self.ctx, self.instance = self.ctx, None, None
@@ -465,6 +465,17 @@ class _Session:
         except CorehostError:
             if raising:
                 raise
+
+
+def _raised(exc: Exception) -> tuple[Any, ...]:
+    """What the module raised, as a host rebuilds it: its class's name, its text, its plain arguments."""
+    return (wire.RAISED, type(exc).__name__, str(exc), _plain_args(exc))
+
+
+def _plain_args(exc: BaseException) -> tuple[Any, ...] | None:
+    """An exception's arguments when each is a plain value the host's unpickler takes, else ``None``."""
+    plain = (str, int, float, bool, bytes, type(None))
+    return exc.args if all(type(arg) in plain for arg in exc.args) else None
 
 
 def _fields(exc: CorehostError) -> tuple[str, str, Any]:
@@ -478,7 +489,15 @@ def _fields(exc: CorehostError) -> tuple[str, str, Any]:
         return (
             "LifecycleError",
             exc.message,
-            (exc.module_id, exc.path, exc.phase, type(cause).__name__, str(cause), exc.distribution),
+            (
+                exc.module_id,
+                exc.path,
+                exc.phase,
+                type(cause).__name__,
+                str(cause),
+                exc.distribution,
+                _plain_args(cause),
+            ),
         )
     return (type(exc).__name__, exc.message, None)
 

@@ -383,6 +383,11 @@ def test_errors_from_the_worker_read_as_in_process(iso_venv: Venv) -> None:
         ["load", "b", "probes.fragile", failing],
         ["load", "c", "probes.fragile", {"isolation": {"restrat": "never"}}],
         ["load", "d", "probes.fragile", {"isolation": "threads"}],
+        ["load", "e", "probes.fragile", {"isolation": "process"}],
+        ["e", "fail", "raise"],
+        ["load", "f", "probes.fragile", {}],
+        ["f", "fail", "raise"],
+        ["e", "ping", "goes on"],
     ]
     out, _ = drive(iso_venv, steps)
     assert out[0]["error"] == out[1]["error"] == "ConfigError"
@@ -407,6 +412,9 @@ def test_errors_from_the_worker_read_as_in_process(iso_venv: Venv) -> None:
         "c.isolation.restrat: isolation has no setting 'restrat' (did you mean 'restart'?)"
     )
     assert out[5]["message"].startswith('d.isolation: expected "none", "process" or a table')
+    assert out[7] == {"step": ["e", "fail", "raise"], "error": "KeyError", "message": "'no such thing'"}
+    assert out[9] == {"step": ["f", "fail", "raise"], "error": "KeyError", "message": "'no such thing'"}
+    assert out[10]["ok"] == "goes on", "a module that raised answers the next call"
 
 
 def test_run_by_hand_a_worker_explains_itself(iso_venv: Venv) -> None:
