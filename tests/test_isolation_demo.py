@@ -15,9 +15,11 @@ serves one host after another until it is stopped.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +71,15 @@ def built(wheelhouse: Wheelhouse, tmp_path_factory: pytest.TempPathFactory) -> B
     return Built(Venv(out / "venv"), out / "demo.pyz")
 
 
-def worker_pids(marker: str) -> list[int]:
-    """Processes still alive whose command line runs corehost's worker and mentions ``marker`` (a temp path)."""
+def worker_pids(marker: str, runs: str = "corehost.worker") -> list[int]:
+    """Processes still alive whose command line runs a worker (``runs``) and mentions ``marker`` (a temp path)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
         except OSError:
             continue
-        if entry.name.isdigit() and "corehost.worker" in cmdline and marker in cmdline:
+        if entry.name.isdigit() and runs in cmdline and marker in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -160,3 +162,20 @@ def test_a_host_without_the_worker_secret_is_refused(
     assert result.returncode != 0 and result.stdout == ""
     assert f"the worker at {address} refused the secret" in result.stderr
     assert worker.poll() is None, "a refused peer does not stop the worker"
+
+
+def test_the_docs_reattach_script_stops_its_worker_when_a_step_fails(built: Built, tmp_path: Path) -> None:
+    """docs/isolation.md starts a worker in the background: a step that fails after it leaves none behind."""
+    page = (ROOT / "docs" / "isolation.md").read_text(encoding="utf-8")
+    script = next(b for b in re.findall(r"^```sh\n(.*?)^```", page, re.S | re.M) if "serve-module" in b)
+    (tmp_path / "isolated").symlink_to(built.venv.path)
+    # greet-isolated.toml, which an earlier block writes, is missing: the script's sed fails.
+    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path, capture_output=True,
+                            text=True, env=clean_env(), timeout=120)  # fmt: skip
+    assert result.returncode != 0 and "greet-isolated.toml" in result.stderr, result.stderr
+    assert (tmp_path / "handshake.txt").read_text().startswith("1|1|unix|"), "the worker had started"
+    deadline = time.monotonic() + 10
+    while worker_pids(str(tmp_path), "serve-module") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert worker_pids(str(tmp_path), "serve-module") == [], "the script's trap stopped the worker"
+    assert not (tmp_path / "greeter.sock").exists(), "stopped by SIGTERM, the worker removed its socket"
