@@ -363,6 +363,66 @@ def _venv_site() -> str:
     return [p for p in sys.path if p.endswith("site-packages")][-1]
 
 
+#: The folder of an unpacked foreign bundle that holds the interpreters its host's child processes start (a dot:
+#: no module can be named so, and it is no distribution's).
+CHILDREN_DIR = ".python"
+
+
+def child_python(folder: str, paths: list[str]) -> str | None:
+    """An interpreter that sees exactly ``paths``, isolated: what ``sys.executable`` names for the host's children.
+
+    Hosts and plugins start helpers as ``sys.executable -c CODE`` or ``-m
+    MODULE`` with interpreter flags of their own (pytest-xdist's workers
+    through execnet, multiprocessing, hupper's reloader, pytester); this
+    interpreter, started ``-I -S``, would give them none of the artifact's
+    packages (or, without ``-I``, whatever the system has). CPython 3.11 and
+    later read a ``._pth`` file beside the executable that starts them: its
+    lines are ``sys.path``, exactly, and it implies ``-I -S`` whatever the
+    child's flags and environment. A symbolic link to this interpreter with
+    that file beside it is therefore the child interpreter, and its own
+    children start it again. It is made once, in ``folder``, under a name
+    that depends on the interpreter and the paths, by rename (concurrent
+    starts are safe). ``None`` where it cannot be made (an older Python, a
+    path a ``._pth`` line cannot hold, an unwritable folder): children then
+    get this interpreter, as started.
+    """
+    if sys.version_info < (3, 11) or not sys.executable:
+        return None
+    if any("#" in p or "\n" in p or p != p.strip() or not os.path.isabs(p) for p in paths):
+        return None
+    # Only the start that names a child interpreter computes its key; crc32 imports nothing else.
+    import binascii
+
+    real = os.path.realpath(sys.executable)
+    lines = "".join(p + "\n" for p in paths)
+    key = binascii.crc32((real + "\n" + lines).encode("utf-8"))
+    place = os.path.join(folder, f"{key:08x}")
+    python = os.path.join(place, "python")
+    if os.path.isdir(place):
+        return python
+    try:
+        os.makedirs(folder, exist_ok=True)
+        # Only the first start that needs one makes it; every start reads this file.
+        import tempfile
+
+        tmp = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=folder)
+        os.symlink(real, os.path.join(tmp, "python"))
+        with open(os.path.join(tmp, "python._pth"), "w", encoding="utf-8") as f:
+            f.write(lines)
+        try:
+            os.rename(tmp, place)
+        except OSError:
+            # Another start made it first: its folder is complete, use it.
+            for name in ("python", "python._pth"):
+                os.remove(os.path.join(tmp, name))
+            os.rmdir(tmp)
+            if not os.path.isdir(place):
+                raise
+    except OSError:
+        return None
+    return python
+
+
 def run_foreign(archive: str) -> None:
     """Run a foreign host's console script from its artifact; never returns.
 
@@ -371,6 +431,8 @@ def run_foreign(archive: str) -> None:
     the host would then load as a plugin. A ``.pyz``'s shell prefix passes
     them; started as ``python ds.pyz``, it starts itself again with them. A
     venv's launcher passes ``-I`` (its venv has no system site-packages).
+    ``sys.executable`` then names an interpreter that sees exactly the same
+    packages, isolated (:func:`child_python`), for the host's children.
     """
     foreign: dict[str, Any] = BUNDLE["foreign"]
     if not BUNDLE.get("venv") and not (sys.flags.isolated and sys.flags.no_site) and sys.executable:
@@ -397,6 +459,9 @@ def run_foreign(archive: str) -> None:
                 f"load them as plugins. Remove them, or rebuild it (from the folder it was built in): "
                 f"{_rebuild_command(_rebuild_words(foreign), artifact)}"
             )
+        # Before the host imports multiprocessing, which reads it once.
+        folder = os.path.join(artifact, "bin") if BUNDLE.get("venv") else site
+        sys.executable = child_python(os.path.join(folder, CHILDREN_DIR), sys.path) or sys.executable
     except BundleError as exc:
         print(f"{foreign['script']}: error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -82,12 +82,22 @@ def llm_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Arti
     return Artifact(where / "dist" / "llm", [str(where / "dist" / "llm" / "bin" / "llm")], summary, where / "cache")
 
 
+#: pytest's plugins: two with options of their own, and pytest-xdist, whose workers are child interpreters.
+PYTEST_PLUGINS = ("--with", "pytest-timeout", "--with", "pytest-randomly", "--with", "pytest-xdist")
+
+
 @pytest.fixture(scope="session")
 def pytest_pyz(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
     where = tmp_path_factory.mktemp("pytest-pyz")
-    args = ("--host", "pytest", "--with", "pytest-timeout", "--with", "pytest-randomly", "--output", "pytest.pyz")
-    summary = _build(builder, where, *args)
+    summary = _build(builder, where, "--host", "pytest", *PYTEST_PLUGINS, "--output", "pytest.pyz")
     return Artifact(where / "pytest.pyz", [str(where / "pytest.pyz")], summary, where / "cache")
+
+
+@pytest.fixture(scope="session")
+def pytest_venv(builder: Builder, tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    where = tmp_path_factory.mktemp("pytest-venv")
+    summary = _build(builder, where, "--host", "pytest", *PYTEST_PLUGINS, "--venv", "dist/pt")
+    return Artifact(where / "dist" / "pt", [str(where / "dist" / "pt" / "bin" / "pytest")], summary, where / "cache")
 
 
 @pytest.fixture(params=["pyz", "venv"])
@@ -424,3 +434,71 @@ def test_a_with_that_is_no_plugin_of_the_host_is_refused(builder: Builder, tmp_p
     assert list((tmp_path / "dist").iterdir()) == []
     builder.ok(*args, "--allow-plain", "pluggy", cwd=tmp_path)
     assert (tmp_path / "dist" / "t" / "bin" / "tinyhost").exists()
+
+
+#: Tests run by a built pytest in its xdist workers: each starts children of its own, the ways hosts and plugins
+#: do (a multiprocessing spawn, ``sys.executable -c``), and writes what the child could import to $CHILD_REPORT.
+CHILD_TESTS = """
+import json, multiprocessing, os, subprocess, sys
+
+
+def _pluggy_file(queue):
+    import pluggy
+
+    queue.put(pluggy.__file__)
+
+
+def test_a_spawned_child_imports_the_bundled_pluggy():
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_pluggy_file, args=(queue,))
+    child.start()
+    where = queue.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0
+    with open(os.environ["CHILD_REPORT"] + ".spawn", "w") as f:
+        f.write(where)
+
+
+def test_a_child_sees_exactly_the_built_distributions():
+    code = "import importlib.metadata as m; print(sorted({d.metadata['Name'].lower() for d in m.distributions()}))"
+    child = subprocess.run([sys.executable, "-u", "-c", code], capture_output=True, text=True, check=True)
+    with open(os.environ["CHILD_REPORT"] + ".dists", "w") as f:
+        f.write(child.stdout)
+
+
+def test_in_a_worker():
+    assert os.environ["PYTEST_XDIST_WORKER"].startswith("gw")
+"""
+
+
+@pytest.fixture(params=["pyz", "venv"])
+def built_pytest(request: pytest.FixtureRequest) -> Artifact:
+    artifact: Artifact = request.getfixturevalue(f"pytest_{request.param}")
+    return artifact
+
+
+def test_child_interpreters_see_exactly_the_built_distributions(built_pytest: Artifact, tmp_path: Path) -> None:
+    """xdist's workers, a multiprocessing spawn and ``sys.executable -c`` in them import the artifact's packages only.
+
+    PYTHONPATH and the user's site-packages name a distribution the children must not see.
+    """
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_children.py").write_text(CHILD_TESTS, encoding="utf-8")
+    extra = tmp_path / "extra"
+    (extra / "intruder-1.0.dist-info").mkdir(parents=True)
+    (extra / "intruder-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: intruder\nVersion: 1.0\n", encoding="utf-8"
+    )
+    report = tmp_path / "report"
+    env = {"PYTHONPATH": str(extra), "PYTHONUSERBASE": str(extra), "CHILD_REPORT": str(report)}
+    args = ("-n", "2", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result = built_pytest.run(str(tests), *args, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "created: 2/2 workers" in result.stdout
+    assert "3 passed" in result.stdout
+    built = sorted(str(p["name"]) for p in built_pytest.summary["packages"])  # type: ignore[union-attr]
+    assert json.loads(Path(f"{report}.dists").read_text().replace("'", '"')) == built
+    pluggy = Path(f"{report}.spawn").read_text()
+    assert pluggy.startswith(str(built_pytest.cache if built_pytest.path.suffix == ".pyz" else built_pytest.path))
