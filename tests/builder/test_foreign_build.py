@@ -502,3 +502,16 @@ def test_child_interpreters_see_exactly_the_built_distributions(built_pytest: Ar
     assert json.loads(Path(f"{report}.dists").read_text().replace("'", '"')) == built
     pluggy = Path(f"{report}.spawn").read_text()
     assert pluggy.startswith(str(built_pytest.cache if built_pytest.path.suffix == ".pyz" else built_pytest.path))
+
+
+def test_isolate_is_refused_for_a_foreign_host(builder: Builder, tmp_path: Path) -> None:
+    host, good = str(FOREIGN_FIXTURES / "tinyhost"), str(_tinyhost_plugin(tmp_path))
+    refused = builder.run(
+        "build", "--host", host, "--with", good, "--isolate", "tinyhost_good", "--venv", "dist/t", cwd=tmp_path
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        "--isolate tinyhost_good: tinyhost is a foreign host (a pluggy application, built as it is), so it has no "
+        "corehost modules to run in a process of their own" in refused.stderr
+    )
+    assert list((tmp_path / "dist").iterdir()) == []

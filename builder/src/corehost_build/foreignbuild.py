@@ -220,8 +220,21 @@ def guard_foreign(
     timeout: float,
     lock_text: str,
     cross: Path | None = None,
+    isolate: list[str] | None = None,
 ) -> ForeignChecked:
-    """Leave out the install tools, run the foreign guards in the staged venv, check every ``--with``."""
+    """Leave out the install tools, run the foreign guards in the staged venv, check every ``--with``.
+
+    ``--isolate`` is refused first: it runs a corehost module in a worker
+    process of its own, and a foreign host has no corehost modules (its
+    plugins are pluggy plugins, called in its own process).
+    """
+    if isolate:
+        raise SpecError(
+            f"--isolate {isolate[0]}: {host.name} is a foreign host (a pluggy application, built as it is), so it has "
+            "no corehost modules to run in a process of their own, and its plugins always run in its process; "
+            "nothing was written to the destination. Drop --isolate (it is for the modules of corehost hosts, see "
+            "docs/isolation.md)."
+        )
     left_out = leave_out_tools(venv, site, host, cross)
     report = cached_inspect_foreign(venv_python(venv), host, timeout=timeout, lock_text=lock_text)
     report.require_clean()

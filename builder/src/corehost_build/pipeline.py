@@ -105,6 +105,7 @@ def make(
                     request.guard_timeout,
                     lock_file.read_text(encoding="utf-8"),
                     staging.root / "site" if target.cross else None,
+                    request.isolate,
                 )
                 build_host, registry = checked.build_host, {}
                 warnings: list[dict[str, str]] = []
