@@ -484,7 +484,8 @@ def isolation_section(results: dict[str, Any]) -> list[str]:
         f"### Throughput: calls/s with N callers (threads), {plan['throughput_rounds']} samples of "
         f"{plan['throughput_seconds']:g} s each",
         "",
-        f"**{SHARED}**: every caller calls the same proxy, whose calls take turns on its one connection. "
+        f"**{SHARED}**: every caller calls the same proxy, whose calls proceed together on its worker's "
+        "connections (a thread each in the worker). "
         f"**{EACH}**: N workers, one per caller. **{IN_PROCESS}**: N threads on the module itself (the GIL's "
         "rate).",
         "",
