@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.builder.conftest import Builder, Bundle, MakePlugin, copy_project
 from tests.conftest import ROOT, build_wheel
 
 KINDS = {"venv": ("--venv", "venv"), "pyz": ("--output", "x.pyz")}
+AHEAD = "guards passed inside it, written while the staged venv's guards ran"
 UP_TO_DATE = "is up to date: same inputs, same lock, unchanged since it was built; nothing was written"
 
 
@@ -92,6 +94,13 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
     app.write_text(app.read_text(encoding="utf-8") + "\nEDITED = 'rebuild test'\n", encoding="utf-8")
     second, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
     assert second["up_to_date"] is False
+    assert sorted(p.name for p in dest.parent.iterdir()) == [name], "nothing of the replaced build is left beside it"
+    # The replaced build (the old venv, or the bundle's last seed) is deleted from the cache's trash by a
+    # process of its own, after the build returned.
+    trash, deadline = builder.cache / "trash", time.monotonic() + 30
+    while any(p.name.startswith(f"{name}.tmp-") for p in trash.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert trash.is_dir() and not any(p.name.startswith(f"{name}.tmp-") for p in trash.iterdir())
     assert "resolve" not in second["steps"] and "lock" in second["steps"], second["steps"]
     assert "packages from the last lock, nothing resolved" in stderr
     assert {p["name"] for p in second["packages"]} == {p["name"] for p in first["packages"]}
@@ -124,15 +133,27 @@ def tree(venv: Path) -> dict[str, bytes]:
 
 def test_a_bundle_rebuilt_from_the_last_lock_equals_a_cold_build(builder: Builder, tmp_path: Path) -> None:
     plugins, dest = plugins_copy(tmp_path), tmp_path / "warm.pyz"
-    build(builder, "--plugins-dir", plugins, "--output", dest)
+    first, _ = build(builder, "--plugins-dir", plugins, "--output", dest)
     app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
+    # The last registry, as the seed record keeps it, less one module: the bundle written ahead with it is not kept.
+    record_path = seed_of(builder, dest, "pyz").with_suffix(".json")
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record["registry"]["modules"] = record["registry"]["modules"][:-1]
+    record_path.write_text(json.dumps(record), encoding="utf-8")
     app.write_text(app.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    warm, stderr = build(builder, "--plugins-dir", plugins, "--output", dest)
-    assert "resolve" not in warm["steps"] and "packages kept from the last build" in stderr
+    guessed, stderr = build(builder, "--plugins-dir", plugins, "--output", dest)
+    assert AHEAD not in stderr and "guards passed inside it" in stderr and guessed["modules"] == first["modules"]
     cold_builder = Builder(builder.venv, tmp_path / "empty-cache")
     cold, _ = build(cold_builder, "--plugins-dir", plugins, "--output", tmp_path / "cold.pyz")
     assert "resolve" in cold["steps"] and cold["wheels_cached"] == 0
     assert dest.read_bytes() == (tmp_path / "cold.pyz").read_bytes()
+    app.write_text(app.read_text(encoding="utf-8") + "\n# edited again\n", encoding="utf-8")
+    warm, stderr = build(builder, "--plugins-dir", plugins, "--output", dest)
+    assert "resolve" not in warm["steps"] and "packages kept from the last build" in stderr
+    assert AHEAD in stderr, "the bundle was written and checked inside while the staged venv's guards ran"
+    # Built into a destination of its own, with no last build to write ahead from.
+    build(cold_builder, "--plugins-dir", plugins, "--output", tmp_path / "cold2.pyz")
+    assert dest.read_bytes() == (tmp_path / "cold2.pyz").read_bytes()
 
 
 def seed_of(builder: Builder, dest: Path, kind: str) -> Path:

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from corehost_build.request import BuildRequest
 
 COREHOST = "corehost"
+#: Where corehost's own HostSpec lives.
+COREHOST_SPEC = "corehost.hostspec:COREHOST"
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def declared_host(python: Path, distribution: str | None) -> BuildHost:
     if exactly one is installed, else corehost.
     """
     if distribution is not None and canonicalize_name(distribution) == COREHOST:
-        return BuildHost(COREHOST, "corehost.hostspec:COREHOST")
+        return BuildHost(COREHOST, COREHOST_SPEC)
     # Imported here: the probe pulls in the runtime, which choosing a host before a build (all an
     # up-to-date rebuild does) never needs.
     from corehost_build.probe import ask
@@ -122,7 +124,7 @@ def declared_host(python: Path, distribution: str | None) -> BuildHost:
     declared = ask(python, "hosts", where="new environment", timeout=60)["hosts"]
     others = [BuildHost(h["name"], h["target"]) for h in declared if h["name"] != COREHOST]
     if distribution is None:
-        return others[0] if len(others) == 1 else BuildHost(COREHOST, "corehost.hostspec:COREHOST")
+        return others[0] if len(others) == 1 else BuildHost(COREHOST, COREHOST_SPEC)
     wanted = canonicalize_name(distribution)
     mine = [BuildHost(h["name"], h["target"]) for h in declared if canonicalize_name(h["distribution"]) == wanted]
     if len(mine) != 1:

@@ -11,6 +11,8 @@ is one more class with these methods, not one more branch in the pipeline.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -79,8 +81,19 @@ class Output(Protocol):
     def freeze(self, staged: Staged) -> None:
         """Write the frozen registry and build record where this artifact keeps them, before committing."""
 
-    def commit(self, staged: Staged, progress: Progress) -> Made:
-        """Put the checked result at :attr:`dest`; until this returns, an existing destination is untouched."""
+    def write_ahead(self, staged: Staged) -> Zipapp | None:
+        """Write and check the artifact inside the staging folder, for :meth:`commit` to move into place.
+
+        The pipeline calls it while the staged venv's guards run, with the
+        registry of the last build; ``None`` when there is nothing to write
+        ahead (a venv is its staged folder).
+        """
+
+    def commit(self, staged: Staged, progress: Progress, written: Zipapp | None = None) -> Made:
+        """Put the checked result at :attr:`dest`; until this returns, an existing destination is untouched.
+
+        ``written`` is what :meth:`write_ahead` made of this very ``staged``: it is moved into place, not written again.
+        """
 
 
 @dataclass(frozen=True)
@@ -117,7 +130,10 @@ class VenvOutput:
 
         write_frozen(staged.staging.venv, staged.registry, staged.record)
 
-    def commit(self, staged: Staged, progress: Progress) -> Made:
+    def write_ahead(self, staged: Staged) -> Zipapp | None:
+        return None
+
+    def commit(self, staged: Staged, progress: Progress, written: Zipapp | None = None) -> Made:
         staged.staging.commit()
         return Made(venv=staged.staging.dest)
 
@@ -143,7 +159,24 @@ class BundleOutput:
     def freeze(self, staged: Staged) -> None:
         """The registry and record go into the archive as it is written (:meth:`commit`)."""
 
-    def commit(self, staged: Staged, progress: Progress) -> Made:
+    def write_ahead(self, staged: Staged) -> Zipapp | None:
+        return self._write(staged, staged.staging.root / self.dest.name)
+
+    def commit(self, staged: Staged, progress: Progress, written: Zipapp | None = None) -> Made:
+        if written is None:
+            bundle = self._write(staged, self.dest)
+        else:
+            os.replace(written.path, self.dest)
+            bundle = dataclasses.replace(written, path=self.dest)
+        progress.note(
+            f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
+            + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
+            + (", written while the staged venv's guards ran" if written is not None else "")
+        )
+        return Made(bundle=bundle)
+
+    def _write(self, staged: Staged, where: Path) -> Zipapp:
+        """The bundle of ``staged``, checked inside, written atomically at ``where``."""
         from corehost_build.bytecode import compile_all
         from corehost_build.foreignbuild import ForeignShippedCheck
         from corehost_build.zipapp import ShippedCheck, write_zipapp
@@ -159,9 +192,9 @@ class BundleOutput:
             )
         else:
             check = ShippedCheck(venv_python(venv), staged.guard_timeout, build_host.name, python_version(venv))
-        bundle = write_zipapp(
+        return write_zipapp(
             self.site(staged),
-            self.dest,
+            where,
             registry_data=staged.registry,
             record=staged.record,
             python_tag=target.python_tag,
@@ -174,11 +207,6 @@ class BundleOutput:
             platform_tag=target.platform_tag,
             check=check,
         )
-        progress.note(
-            f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
-            + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
-        )
-        return Made(bundle=bundle)
 
 
 def output_of(request: BuildRequest) -> Output:

@@ -11,24 +11,40 @@ destination is either the old artifact or the new one, never a mix.
 from __future__ import annotations
 
 import platform
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from packaging.utils import canonicalize_name
 
 from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
 from corehost_build.errors import SpecError
 from corehost_build.guards import cached_inspect, modules_of, require_clean, require_crossable, warnings_of
-from corehost_build.hosts import BuildHost, DescribedHost, NoHostDeclared, declared_host, foreign_host, foreign_in_lock
+from corehost_build.hosts import (
+    COREHOST,
+    COREHOST_SPEC,
+    BuildHost,
+    DescribedHost,
+    NoHostDeclared,
+    declared_host,
+    foreign_host,
+    foreign_in_lock,
+)
 from corehost_build.lock import LockedPackage, check_python, digest, export, installable, portable, read_lock
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
 from corehost_build.provides import no_module_warning, require_plugins
-from corehost_build.rebuild import keep_staged, stage_venv
+from corehost_build.rebuild import clear_later, keep_staged, last_registry, stage_venv
 from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, compile_lock
 from corehost_build.target import Target, install_target
 from corehost_build.venv import install_lock, python_version, site_packages, venv_python
+
+if TYPE_CHECKING:
+    from corehost_build.atomic import Staging
+    from corehost_build.zipapp import Zipapp
 
 
 def make(
@@ -90,6 +106,8 @@ def make(
                 install_target(install_from, staging.root / "site", target, offline=request.offline)
         plugins = [p for p in pinned if p.role == "plugin"]
         foreign = foreign_host(request) or (foreign_in_lock(p.name for p in packages) if request.from_lock else None)
+        ahead: Staged | None = None
+        writing: Future[Zipapp | None] | None = None
         with progress.step("guards"):
             if foreign is not None:
                 from corehost_build.foreignbuild import guard_foreign
@@ -118,7 +136,14 @@ def make(
                     + (f"; left out {', '.join(checked.left_out)}" if checked.left_out else "")
                 )
             else:
-                build_host, report, modules, warnings = _guards(request, pinned, plugins, staging, lock_file, progress)
+                ahead = _ahead(request, pinned, output, staging, target, packages, lock_text)
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    # The bundle is written and checked inside while the staged venv's guards run; a
+                    # guard failure is raised once that finishes, and the bundle is discarded with the staging.
+                    writing = pool.submit(output.write_ahead, ahead) if ahead is not None else None
+                    build_host, report, modules, warnings = _guards(
+                        request, pinned, plugins, staging, lock_file, progress
+                    )
                 registry, found = report["registry"], sorted(report.get("distributions", {}))
         with progress.step("freeze"):
             plugin_names = [p.name for p in plugins]
@@ -130,10 +155,14 @@ def make(
             )
             output.freeze(staged)
         with progress.step("commit"):
-            made = output.commit(staged, progress)
-            keep_staged(staging, packages)
+            # Written ahead from the same inputs, the bundle is this build's bundle byte for byte: it is kept
+            # (with what its own check inside it raised); else it is written again now.
+            written = writing.result() if writing is not None and ahead == staged else None
+            made = output.commit(staged, progress, written)
+            keep_staged(staging, packages, registry)
             if request.lock is not None:
                 export(lock_text, local_wheels, request.lock)
+        clear_later(staging)
     result = BuildResult(
         venv=made.venv,
         lock=request.lock,
@@ -148,6 +177,32 @@ def make(
         foreign=checked.summary() if foreign is not None else None,
     )
     return result, lock_text
+
+
+def _ahead(
+    request: BuildRequest,
+    pinned: list[Pinned],
+    output: Output,
+    staging: Staging,
+    target: Target,
+    packages: list[LockedPackage],
+    lock_text: str,
+) -> Staged | None:
+    """What the artifact is likely to be made of, to write it while the guards run; ``None`` if not worth it.
+
+    A bundle of corehost (its host known without asking the venv), checkable
+    here (not for another platform), whose last build left its registry: an
+    edited plugin's rebuild mostly finds the same modules again.
+    """
+    host = next((p for p in pinned if p.role == "host"), None)
+    if not output.single_file or target.cross or host is None or canonicalize_name(host.name) != COREHOST:
+        return None
+    registry = last_registry(staging.dest)
+    if registry is None:
+        return None
+    record = _record(request, pinned, packages, lock_text, staging.venv, target)
+    build_host = BuildHost(COREHOST, COREHOST_SPEC)
+    return Staged(staging, target, build_host, registry, record, request.guard_timeout, request.compile_bytecode)
 
 
 def _guards(

@@ -60,6 +60,12 @@ inodes uv hardlinked from its own cache, which a cold install links again
 without re-hashing, so linking them trusts nothing a cold build does not.
 Nothing writes into a linked file: installers, the interpreter's bytecode
 and the builder's own files replace files by renaming.
+
+What a commit replaces (the old venv, the last seed) is not deleted while
+the user waits: the staging folder holding it is renamed into ``trash/``
+and a process of its own deletes it (:func:`clear_later`); ``trash/`` is
+swept whole each time, so a deletion that was killed is finished by the
+next one.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -312,11 +320,12 @@ def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage],
     progress.note(f"{linked} of {len(packages)} packages kept from the last build, the rest installed")
 
 
-def keep_staged(staging: Staging, packages: Sequence[LockedPackage]) -> None:
+def keep_staged(staging: Staging, packages: Sequence[LockedPackage], registry: dict[str, Any]) -> None:
     """After a bundle's commit, keep the venv its guards ran in as the seed of its next rebuild.
 
     A venv destination is its own seed (its stamp is kept by :func:`remember`). The
-    previous seed is moved into the staging folder, which is deleted with it.
+    previous seed is moved into the staging folder, which is deleted with it. The
+    registry the guards found is kept beside it (see :func:`last_registry`).
     """
     if staging.flag != "--output" or not staging.venv.is_dir():
         return
@@ -334,5 +343,55 @@ def keep_staged(staging: Staging, packages: Sequence[LockedPackage]) -> None:
         return
     now = stamp(slot)
     if now is not None:
-        data = {"dest": str(staging.dest), "stamp": now, "packages": [p.to_record() for p in packages]}
+        data = {
+            "dest": str(staging.dest),
+            "stamp": now,
+            "packages": [p.to_record() for p in packages],
+            "registry": registry,
+        }
         write_atomic(json.dumps(data, sort_keys=True).encode("utf-8"), record)
+
+
+def last_registry(dest: Path) -> dict[str, Any] | None:
+    """The registry the last build of the bundle ``dest`` froze, if its seed record has one.
+
+    Only a guess to write the next bundle ahead with, while its own guards
+    run: the pipeline keeps that bundle only if the guards find this very
+    registry again, so a stale or damaged record costs time, never a wrong bundle.
+    """
+    try:
+        registry = json.loads(_seed_path(dest).with_suffix(".json").read_text(encoding="utf-8"))["registry"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    return registry if isinstance(registry, dict) else None
+
+
+#: Deletes every entry of the trash folder (argv[1]); each one is a staging folder renamed there whole.
+_SWEEP = """
+import os, shutil, sys
+for name in os.listdir(sys.argv[1]):
+    shutil.rmtree(os.path.join(sys.argv[1], name), ignore_errors=True)
+"""
+
+
+def clear_later(staging: Staging) -> None:
+    """Move the committed build's staging folder into the cache's trash, deleted there by a process of its own.
+
+    Deleting a replaced venv is thousands of unlinks (a quarter of a second
+    on a busy disk) that nothing waits for: the destination is already in
+    place. When the cache is on another filesystem the folder stays, and
+    :class:`~corehost_build.atomic.Staging` deletes it in place as it exits.
+    """
+    trash = cache_dir() / "trash"
+    try:
+        trash.mkdir(exist_ok=True)
+        os.rename(staging.root, trash / staging.root.name)
+    except OSError:
+        return
+    subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _SWEEP, str(trash)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
