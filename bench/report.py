@@ -128,6 +128,26 @@ def build_verdicts(bt: dict[str, Any]) -> list[Verdict]:
     return out
 
 
+def _rebuild_table(rebuild: dict[str, Any] | None) -> list[str]:
+    """The rebuild rows as the targets state them: seconds, and the edited rebuild over the unchanged one."""
+    if not rebuild:
+        return []
+    out = [
+        "",
+        "### Rebuilds of an existing destination",
+        "",
+        "Medians of the warm run above; the ratio is the edited rebuild's median over the unchanged one's, "
+        "and the steps are the edited rebuild's median step times (`--json` `steps`, s).",
+        "",
+        "| artifact | unchanged (up to date) | one plugin edited | edited / unchanged | edited rebuild's steps |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for flag, row in rebuild.items():
+        steps = ", ".join(f"{name} {seconds:.3f}" for name, seconds in row["edited_steps"].items())
+        out.append(f"| `{flag}` | {row['unchanged']:.3f} s | {row['edited']:.3f} s | {row['ratio']:.2f}x | {steps} |")
+    return out
+
+
 def calls_verdict(calls: dict[str, Any]) -> Verdict:
     m = calls["module"]
     r = ratio(m["through the registry's instance"], m["direct call"])
@@ -215,6 +235,7 @@ def render(results: dict[str, Any]) -> str:
         out += ["", "### Cold", "", *_table(bt["cold"], "corehost-build --output .pyz", "s")]
     else:
         out += ["", "### Cold", "", "Not measured in this run (smoke mode)."]
+    out += _rebuild_table(bt.get("rebuild"))
     out += ["", "corehost-build's own step times (`--json` `steps`) in the last build of each kind (s):", ""]
     for label, steps in sorted(bt["steps"].items()):
         out.append(f"- {label}: " + ", ".join(f"{k} {v:.2f}" for k, v in steps.items())
