@@ -342,7 +342,7 @@ class _Worker:
     """
 
     __slots__ = ("address", "channels", "closing", "failure", "free", "pid", "private", "proc", "reader", "tail",
-                 "turn")  # fmt: skip
+                 "turn", "waiters")  # fmt: skip
 
     def __init__(self, conn: Connection, address: str, proc: subprocess.Popen[bytes] | None) -> None:
         self.address = address
@@ -354,8 +354,9 @@ class _Worker:
         self.reader: threading.Thread | None = None
         self.channels = [_Channel(conn)]
         self.free = list(self.channels)
-        #: Guards ``free``; notified when a connection is put back or the worker has failed.
+        #: Notified when a connection is put back while calls wait for one (``waiters``), or the worker failed.
         self.turn = threading.Condition(threading.Lock())
+        self.waiters = 0
         #: Why the worker is gone, once a call found out: the calls waiting for a connection raise it too.
         self.failure: WorkerError | None = None
 
@@ -375,26 +376,44 @@ class _Worker:
         worker's failure when another call found it.
         """
         data = pickle.dumps(message, wire.PICKLE_PROTOCOL)
-        turn, free = self.turn, self.free
-        with turn:
-            while not free:
-                if self.failure is not None:
-                    raise _again(self.failure)
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _Timeout
-                turn.wait(left)
+        free = self.free
+        try:
+            # A free connection without a lock: list.pop is atomic, and a call alone never waits.
             channel = free.pop()
+        except IndexError:
+            channel = self._wait_for_channel(deadline)
         try:
             channel.conn.send_bytes(data)
             if not channel.poll(max(0, int((deadline - time.monotonic()) * 1000))):
                 raise _Timeout
             reply = channel.conn.recv_bytes()
         finally:
-            with turn:
-                free.append(channel)
-                turn.notify()
+            free.append(channel)
+            # A call that found none free counts itself waiting before it looks again: it sees this one.
+            if self.waiters:
+                with self.turn:
+                    self.turn.notify()
         return wire.loads_reply(reply)
+
+    def _wait_for_channel(self, deadline: float) -> _Channel:
+        turn, free = self.turn, self.free
+        with turn:
+            self.waiters += 1
+            try:
+                while True:
+                    try:
+                        # Another call may take a connection put back without the lock: try, then wait.
+                        return free.pop()
+                    except IndexError:
+                        pass
+                    if self.failure is not None:
+                        raise _again(self.failure)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise _Timeout
+                    turn.wait(left)
+            finally:
+                self.waiters -= 1
 
     def fail(self, error: WorkerError) -> None:
         """Record why the worker is gone and wake every call waiting for a connection."""
