@@ -210,10 +210,10 @@ def _version(artifact: Artifact, name: str) -> str:
 def test_datasette_artifacts_carry_no_runtime_no_builder_and_no_pip(datasette: Artifact) -> None:
     names = {p["name"] for p in datasette.summary["packages"]}  # type: ignore[union-attr]
     assert {"datasette", *DATASETTE_PLUGINS} <= names
-    assert not names & {"corehost", "corehost-build", "pip"}
+    assert not names & {"corehost", "corehost-build", "pip", "setuptools"}
     foreign = datasette.summary["foreign"]
     assert isinstance(foreign, dict)
-    assert [e["package"].split()[0] for e in foreign["left_out"]] == ["pip"]
+    assert [e["package"].split()[0] for e in foreign["left_out"]] == ["pip", "setuptools"]
     assert foreign["entry"] == "datasette.cli:cli"
 
 
@@ -252,6 +252,11 @@ def test_llm_venv_runs_its_plugin_and_refuses_install(builder: Builder, llm_venv
     refused = llm_venv.run("install", "llm-gpt4all")
     assert refused.returncode == 1
     assert "'llm install' is refused" in refused.stderr
+    # sqlite-utils requires pip, so pip stays; nothing but llm requires setuptools.
+    foreign = llm_venv.summary["foreign"]
+    assert isinstance(foreign, dict)
+    assert [e["package"].split()[0] for e in foreign["left_out"]] == ["setuptools"]
+    assert not list(llm_venv.path.glob("lib/python3*/site-packages/setuptools"))
     assert f"--with llm-jq --host llm --with llm-gpt4all --venv {llm_venv.path}" in refused.stderr
     assert "match the build record" in builder.ok("verify", str(llm_venv.path)).stdout
 

@@ -54,7 +54,8 @@ class ForeignHost:
     script: str
     #: The host's own plugin modules, registered besides the entry points.
     builtins: tuple[str, ...] = ()
-    #: Distributions the host depends on only to install things (pip), left out of a frozen artifact.
+    #: Distributions the host depends on only to install things (pip; setuptools, which neither datasette nor llm
+    #: imports), left out of a frozen artifact unless another distribution requires them.
     install_tools: tuple[str, ...] = ()
     #: Subcommands a frozen artifact refuses (``install``, ``uninstall``): they would change what it runs.
     refuse: tuple[str, ...] = ()
@@ -139,7 +140,7 @@ SHIPPED: dict[str, ForeignHost] = {
                 "datasette.handle_exception",
                 "datasette.forbidden",
             ),
-            install_tools=("pip",),
+            install_tools=("pip", "setuptools"),
             refuse=("install", "uninstall"),
         ),
         ForeignHost(
@@ -150,7 +151,7 @@ SHIPPED: dict[str, ForeignHost] = {
             groups=("llm",),
             script="llm",
             builtins=("llm.default_plugins.openai_models", "llm.default_plugins.default_tools"),
-            install_tools=("pip",),
+            install_tools=("pip", "setuptools"),
             refuse=("install", "uninstall"),
         ),
         ForeignHost(

@@ -661,8 +661,13 @@ def describe(distribution: str) -> dict[str, Any]:
         command = None
     commands = getattr(command, "commands", None)
     answer["refuse"] = [c for c in ("install", "uninstall") if isinstance(commands, dict) and c in commands]
-    requires = [re.split(r"[\s;<>=!~\[(]", r.strip(), maxsplit=1)[0] for r in dist.requires or ()]
-    answer["install_tools"] = ["pip"] if answer["refuse"] and "pip" in map(canonical, requires) else []
+    requires = {canonical(re.split(r"[\s;<>=!~\[(]", r.strip(), maxsplit=1)[0]) for r in dist.requires or ()}
+    # A host that refuses install needs pip only for it; setuptools only if its command line, imported above,
+    # did not import it (pkg_resources is setuptools').
+    tools = ["pip"] if "pip" in requires else []
+    if "setuptools" in requires and not {"setuptools", "pkg_resources"} & set(sys.modules):
+        tools.append("setuptools")
+    answer["install_tools"] = tools if answer["refuse"] else []
     return answer
 
 

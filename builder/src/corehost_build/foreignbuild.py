@@ -4,8 +4,8 @@
 resolve; the pipeline's steps are the same as for corehost, and at each
 step that depends on the host they ask this module:
 
-* guards: the install tools the host declares (pip, used only by its own
-  ``install``, which an artifact refuses) are taken out of the staged
+* guards: the install tools the host declares (pip and setuptools, which
+  only its own ``install`` needs, and an artifact refuses it) are taken out of the staged
   environment first, unless another distribution needs them, so the
   guards (:func:`corehost_build.foreignprobe.inspect_foreign`) see
   exactly what ships; every ``--with`` must then be a plugin the host
@@ -62,8 +62,9 @@ exec "${0%/*}/python" -I "$0" "$@"
 def why_left_out(host: ForeignHost) -> str:
     """Why the host's install tools are not in its artifact."""
     return (
-        f"an install tool of {host.name}: only its refused {'/'.join(host.refuse) or 'install'} command uses it, "
-        "and no other distribution of the build needs it"
+        f"an install tool of {host.name}: {host.name} needs it only to install things (its "
+        f"{'/'.join(host.refuse) or 'install'} command, which a built artifact refuses), and no other distribution "
+        "of the build requires it"
     )
 
 
