@@ -45,6 +45,9 @@ BUNDLE: dict[str, Any] = {}
 CACHE_ENV = "COREHOST_CACHE_DIR"
 #: Set (to anything but empty) to make a foreign host's artifact print its build record instead of running.
 INFO_ENV = "COREHOST_BUILD_INFO"
+#: ``list``, ``clean`` or ``clean-all``: a foreign host's artifact shows or cleans the cache that bundles unpack
+#: into instead of running, as ``corehost cache list``, ``clean`` and ``clean --all`` do (it has no corehost CLI).
+CACHE_COMMAND_ENV = "COREHOST_BUNDLE_CACHE"
 #: The build record of a foreign host's artifact: at the root of its ``.pyz``, at the top of its venv.
 RECORD_FILE = "corehost-build.json"
 _TMP_PREFIX = ".tmp-"
@@ -212,7 +215,8 @@ def cache_entries() -> list[dict[str, Any]]:
         path = os.path.join(root, name)
         if not os.path.isdir(path):
             continue
-        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path) for f in files)
+        # lstat: a foreign bundle's child interpreter is a symbolic link to the interpreter, not its size.
+        size = sum(os.lstat(os.path.join(d, f)).st_size for d, _, files in os.walk(path) for f in files)
         out.append(
             {
                 "id": name,
@@ -238,6 +242,29 @@ def clean_cache(keep_current: bool = True) -> list[str]:
         shutil.rmtree(entry["path"], ignore_errors=True)
         removed.append(entry["path"])
     return removed
+
+
+def cache_command(command: str) -> str:
+    """What :data:`CACHE_COMMAND_ENV` prints: the output of ``corehost cache list``, ``clean`` or ``clean --all``."""
+    if command == "list":
+        lines = [f"cache: {cache_root()}"]
+        entries = cache_entries()
+        if not entries:
+            lines.append("  empty: nothing is unpacked")
+        for e in entries:
+            flags = " (current)" if e["current"] else " (partial)" if e["partial"] else ""
+            lines.append(f"  {e['id']}  {e['bytes'] / 1e6:.1f} MB{flags}")
+        return "\n".join(lines) + "\n"
+    if command in ("clean", "clean-all"):
+        removed = clean_cache(keep_current=command == "clean")
+        lines = [f"removed {path}" for path in removed]
+        lines.append(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
+        return "\n".join(lines) + "\n"
+    raise BundleError(
+        f"{CACHE_COMMAND_ENV}={command!r} names no cache command; set it to list (the unpacked bundles in "
+        f"{cache_root()}, their size, and which one is this), clean (remove all but this one) or clean-all "
+        "(this one too), or unset it to run the host."
+    )
 
 
 def render_main(bundle: dict[str, Any], header: str = "") -> str:
@@ -388,7 +415,9 @@ def child_python(folder: str, paths: list[str]) -> str | None:
     """
     if sys.version_info < (3, 11) or not sys.executable:
         return None
-    if any("#" in p or "\n" in p or p != p.strip() or not os.path.isabs(p) for p in paths):
+    # Absolute: the child may start in another folder (a relative $COREHOST_CACHE_DIR gives a relative site).
+    paths = [os.path.abspath(p) for p in paths]
+    if any("#" in p or "\n" in p or p != p.strip() for p in paths):
         return None
     # Only the start that names a child interpreter computes its key; crc32 imports nothing else.
     import binascii
@@ -443,6 +472,9 @@ def run_foreign(archive: str) -> None:
         sys.stdout.write(_record(archive))
         sys.exit(0)
     try:
+        if os.environ.get(CACHE_COMMAND_ENV):
+            sys.stdout.write(cache_command(os.environ[CACHE_COMMAND_ENV]))
+            sys.exit(0)
         if _command(args) in foreign["refuse"]:
             raise BundleError(refusal(foreign, artifact, args))
         if BUNDLE.get("venv"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -520,3 +521,30 @@ def test_isolate_is_refused_for_a_foreign_host(builder: Builder, tmp_path: Path)
         "corehost modules to run in a process of their own" in refused.stderr
     )
     assert list((tmp_path / "dist").iterdir()) == []
+
+
+def test_the_cache_a_pyz_unpacks_into_is_listed_and_cleaned(pytest_pyz: Artifact, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    where = {"COREHOST_CACHE_DIR": str(cache)}
+    assert pytest_pyz.run("--version", env=where).returncode == 0
+    other = cache / ("0" * 32)
+    other.mkdir()  # another bundle's folder
+    listed = pytest_pyz.run(env={**where, "COREHOST_BUNDLE_CACHE": "list"})
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[:2] == [f"cache: {cache}", f"  {other.name}  0.0 MB"]
+    assert len(lines) == 3
+    assert re.fullmatch(r"  [0-9a-f]{32}  [1-9]\d*\.\d MB \(current\)", lines[2]), lines
+    cleaned = pytest_pyz.run(env={**where, "COREHOST_BUNDLE_CACHE": "clean"})
+    assert cleaned.stdout == f"removed {other}\n1 directory removed\n"
+    assert [p.name for p in cache.iterdir()] == [lines[2].split()[0]]
+    everything = pytest_pyz.run(env={**where, "COREHOST_BUNDLE_CACHE": "clean-all"})
+    assert everything.stdout == f"removed {cache / lines[2].split()[0]}\n1 directory removed\n"
+    assert list(cache.iterdir()) == []
+    wrong = pytest_pyz.run(env={**where, "COREHOST_BUNDLE_CACHE": "show"})
+    assert wrong.returncode == 1
+    assert wrong.stderr == (
+        f"pytest: error: COREHOST_BUNDLE_CACHE='show' names no cache command; set it to list (the unpacked bundles "
+        f"in {cache}, their size, and which one is this), clean (remove all but this one) or clean-all (this one "
+        "too), or unset it to run the host.\n"
+    )
