@@ -23,8 +23,10 @@ interleaved, the order rotating each round, after unrecorded warm-up runs
 state a first start meets, a fresh extraction cache for the single files
 (``COREHOST_CACHE_DIR``, ``SHIV_ROOT``, ``PEX_ROOT``), a fresh copy of the
 built venv (it is relocatable), and a plain venv made anew from the warm
-uv cache. Every single file runs on the same interpreter, named on the
-command line. Sizes are the files' bytes, the venvs' folders' bytes.
+uv cache. Every single file is started as a user starts it (``./ds.pyz``),
+with the bench interpreter's folder first on ``PATH`` so that the
+``python3`` its first line names is that interpreter, never a shim. Sizes
+are the files' bytes, the venvs' folders' bytes.
 
 ``bench/run --only foreign`` rewrites only this section of RESULTS.md
 (between :data:`BEGIN` and :data:`END`), and a full ``bench/run`` carries
@@ -94,7 +96,7 @@ class ForeignPlan:
 
     cold_builds: int = 2
     warm_builds: int = 4
-    later_runs: int = 9
+    later_runs: int = 15
     first_runs: int = 3
     warmup: int = 2
 
@@ -108,10 +110,10 @@ def _fresh(work: Path, what: str) -> Path:
     return path
 
 
-def _timed(argv: list[str | Path], env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+def _timed(argv: list[str | Path], env: dict[str, str] | None = None) -> float:
     """Wall time of one build; its failure stops the benchmark with the tool's own output."""
     start = time.perf_counter()
-    run(argv, env=env, cwd=cwd)
+    run(argv, env=env)
     return time.perf_counter() - start
 
 
@@ -246,7 +248,9 @@ class SetBench:
         state_env = {PYZ: "COREHOST_CACHE_DIR", SHIV: "SHIV_ROOT", PEX: "PEX_ROOT"}
         if side in state_env:
             env[state_env[side]] = str(state or self.work / f"run-state-{side.split()[0]}")
-            return Command([self.python, artifact, *args], expect, env)
+            # Started as a user starts them (./ds.pyz): their first line finds python3 on PATH, this one.
+            env["PATH"] = os.pathsep.join([str(Path(self.python).parent), os.environ.get("PATH", "")])
+            return Command([artifact, *args], expect, env)
         folder = state or artifact
         return Command([folder / "bin" / self.fset.host, *args], expect, env)
 
@@ -384,7 +388,8 @@ def section(foreign: dict[str, Any], machine: dict[str, Any], smoke: bool, comma
         f"{plan['later_runs']} interleaved runs of each side after {plan['warmup']} unrecorded ones (later "
         f"runs), and {plan['first_runs']} first starts each (a fresh extraction cache for the single files: "
         "`COREHOST_CACHE_DIR`, `SHIV_ROOT`, `PEX_ROOT`; a fresh copy of the corehost-build venv; a plain venv "
-        f"made anew). Every single file runs on `{foreign['python']}` named on the command line; "
+        f"made anew). Every single file is started as `./FILE`, its first line finding `python3` in "
+        f"`{Path(foreign['python']).parent}` (first on `PATH`); "
         "`PYTHONDONTWRITEBYTECODE` is unset. Sizes: the file, or the venv folder.",
         "",
         "Versions: " + ", ".join(f"{k} {versions.get(k, '?')}" for k in TOOLS) + ".",
