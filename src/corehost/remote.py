@@ -361,9 +361,10 @@ class _Worker:
         self.failure: WorkerError | None = None
 
     def add(self, conn: Connection) -> None:
+        """A further connection, taken after the first (which is taken first, and alone carries the load)."""
         channel = _Channel(conn)
         self.channels.append(channel)
-        self.free.append(channel)
+        self.free.insert(0, channel)
 
     @property
     def busy(self) -> bool:

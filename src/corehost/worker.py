@@ -30,6 +30,7 @@ from corehost.hostspec import COREHOST, HostSpec, find_host
 
 if TYPE_CHECKING:
     import _socket
+    from collections.abc import Callable
     from multiprocessing.connection import Connection
 
     from corehost.context import Context
@@ -145,7 +146,7 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
                 listener.close()
                 _remove_private()
             if spawned:
-                _answer_channels(session)
+                session.after_load = lambda: _start(_answer_channels, session)
             with conn:
                 session.serve(conn)
             if spawned:
@@ -156,6 +157,13 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
             # A server's socket file goes with it, as multiprocessing's Listener removes its own.
             _unlink(address)
         _remove_private()
+
+
+def _start(target: Callable[..., None], *args: Any) -> None:
+    # After the handshake (serve's docstring).
+    import threading
+
+    threading.Thread(target=target, args=args, name="corehost-channels", daemon=True).start()
 
 
 def _answer_channels(session: _Session) -> None:
@@ -383,6 +391,10 @@ class _Session:
         self.app = app
         self.ctx: Context | None = None
         self.instance: Any = None
+        #: Run once the module is loaded and the host told so: what calls need and the load does not (the
+        #: threads of the host's further connections, started from a thread of their own), kept off the
+        #: host's wait for its module and its first call.
+        self.after_load: Callable[[], None] | None = None
 
     def serve(self, conn: Connection) -> None:
         """Answer the host's first connection until it hangs up, then clean the module up."""
@@ -417,6 +429,9 @@ class _Session:
                 send(data)
             except OSError:
                 return
+            if message[0] == wire.LOAD and self.after_load is not None:
+                after, self.after_load = self.after_load, None
+                after()
 
     def _call(self, name: str, args: Any, kwargs: Any) -> tuple[Any, ...]:
         try:
