@@ -383,15 +383,19 @@ def clear_later(staging: Staging) -> None:
     :class:`~corehost_build.atomic.Staging` deletes it in place as it exits.
     """
     trash = cache_dir() / "trash"
+    thrown = trash / staging.root.name
     try:
         trash.mkdir(exist_ok=True)
-        os.rename(staging.root, trash / staging.root.name)
+        os.rename(staging.root, thrown)
     except OSError:
         return
-    subprocess.Popen(
-        [sys.executable, "-I", "-S", "-c", _SWEEP, str(trash)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    try:
+        subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _SWEEP, str(trash)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        shutil.rmtree(thrown, ignore_errors=True)  # no interpreter to start: deleted here after all
