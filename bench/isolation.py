@@ -14,12 +14,14 @@ baseline in the same run:
   of an isolated module (spawn, handshake, connect, decode and provision in
   the worker, first call answered);
 - throughput with N concurrent callers (threads): all on one isolated module
-  (its calls go one at a time through its connection), each on a module of
-  its own (N workers), and N threads on the in-process module.
+  (its calls proceed together on its worker's connections), each on a module
+  of its own (N workers), and N threads on the in-process module.
 
 The round trips and throughput run in this process (the bench environment,
-where corehost and the repo's plugins are installed), whose workers run
-``python -m corehost serve-module`` from the same environment.
+where corehost and the repo's plugins are installed), whose workers import
+from the same environment, as a host's do (``corehost.remote.worker_command``).
+The start-up of a built venv's and a bundle's worker times the command their
+own hosts start it with, asked of each artifact (:func:`worker_argv`).
 """
 
 from __future__ import annotations

@@ -531,7 +531,10 @@ def main(argv: list[str]) -> int:
     path its packages are on.
     """
     if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--listen"):
-        print(f"usage: python -m corehost.worker MODULE_ID (or {COREHOST.name} serve-module --help)", file=sys.stderr)
+        print(
+            f"usage: python -m corehost.worker MODULE_ID [--listen ADDR] (or {COREHOST.name} serve-module --help)",
+            file=sys.stderr,
+        )
         return 2
     try:
         return serve(argv[0], argv[2] if len(argv) == 3 else None, None, COREHOST)
