@@ -10,6 +10,8 @@ import stat
 import tomllib
 from pathlib import Path
 
+from corehost_build.lock import installable
+
 from tests.builder.conftest import Builder, Bundle
 from tests.conftest import ROOT
 
@@ -141,3 +143,26 @@ def test_from_lock_refuses_extra_inputs(builder: Builder, greeter_bundle: Bundle
     result = builder.build("--from-lock", greeter_bundle.lock, "--with", "./plugins/greet", "--venv", tmp_path / "v")
     assert result.returncode == 2
     assert "rebuilds exactly the locked set" in result.stderr
+
+
+def test_a_lock_not_named_as_pep_751_names_locks_is_installed_from_a_copy_uv_accepts(tmp_path: Path) -> None:
+    # uv refuses to install 'j.lock.toml' ("not a valid PEP 751 filename"), which --lock accepts with a warning.
+    (tmp_path / "pylock-wheels").mkdir()
+    (tmp_path / "pylock-wheels" / "fx-1.0-py3-none-any.whl").write_bytes(b"wheel")
+    lock = tmp_path / "j.lock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "test"\n\n[[packages]]\nname = "fx"\nversion = "1.0"\n'
+        '[packages.archive]\npath = "pylock-wheels/fx-1.0-py3-none-any.whl"\n'
+        'hashes = { sha256 = "0" }\n',
+        encoding="utf-8",
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    staged = installable(lock, [], work)
+    assert staged == work / "pylock.toml"
+    copied = tomllib.loads(staged.read_text(encoding="utf-8"))
+    # The wheel beside the lock is named by its absolute path, since the copy is not beside it.
+    assert copied["packages"][0]["archive"]["path"] == str(tmp_path / "pylock-wheels" / "fx-1.0-py3-none-any.whl")
+    standard = tmp_path / "pylock.toml"
+    standard.write_text(lock.read_text(encoding="utf-8"), encoding="utf-8")
+    assert installable(standard, [], work) == standard

@@ -227,7 +227,11 @@ def glob_escape(name: str) -> str:
 
 
 def installable(lock_file: Path, find_links: list[Path], workdir: Path) -> Path:
-    """The lock to install: ``lock_file`` itself, or a copy in ``workdir`` naming where its local wheels are.
+    """The lock to install: ``lock_file`` itself, or a copy in ``workdir`` named ``pylock.toml``.
+
+    A copy is made when the lock is not named as PEP 751 names locks (which
+    ``--lock`` accepts with a warning, and uv refuses to install), or when it
+    must name where its local wheels are.
 
     A local project's wheel is locked by file name and hash (see
     :func:`portable`). When it is not at that path beside the lock, it is
@@ -236,15 +240,22 @@ def installable(lock_file: Path, find_links: list[Path], workdir: Path) -> Path:
     one; the copy names the file found. The lock's own text (and so the
     build record) is unchanged.
     """
-    text = lock_file.read_text(encoding="utf-8")
+    original = lock_file.read_text(encoding="utf-8")
+    text = original
     doc = tomllib.loads(text)
+    # uv installs only a file named as PEP 751 names locks; any other name is installed from a copy.
+    copied = not _NAME.match(lock_file.name)
     missing: list[str] = []
     for pkg in doc.get("packages", []):
         archive = pkg.get("archive")
         if not isinstance(archive, dict) or not isinstance(archive.get("path"), str):
             continue
         written: str = archive["path"]
-        if (lock_file.parent / written).exists():
+        beside = lock_file.parent / written
+        if beside.exists():
+            if copied:
+                # The copy is elsewhere: a path relative to the lock must not become relative to the copy.
+                text = text.replace(f'path = "{written}"', f"path = {json.dumps(str(beside.resolve()))}")
             continue
         wanted = str(archive.get("hashes", {}).get("sha256", ""))
         name = Path(written).name
@@ -262,7 +273,7 @@ def installable(lock_file: Path, find_links: list[Path], workdir: Path) -> Path:
             "(corehost-build wheels PROJECT... -o DIR, then --find-links DIR), copy them into "
             f"{WHEELS_DIR}/ beside the lock, or make a new lock from the plugins (--with ... --lock)."
         )
-    if text == lock_file.read_text(encoding="utf-8"):
+    if text == original and not copied:
         return lock_file
     staged = workdir / "pylock.toml"
     staged.write_text(text, encoding="utf-8")
