@@ -262,6 +262,7 @@ def write_zipapp(
     # Last, over every other entry: what `corehost-build verify` re-checks (deterministic, so reproducible).
     entries.append((MANIFEST, manifest_of(entries)))
     when = date_time()
+    deflated = cache_dir() / "deflate"
     dest = Path(os.path.abspath(dest))
     checked = False
     try:
@@ -273,7 +274,7 @@ def write_zipapp(
                     info.compress_type = zipfile.ZIP_DEFLATED
                     info.external_attr = (0o100755 if name.endswith(_COMPILED_SUFFIXES) else 0o100644) << 16
                     info.create_system = 3
-                    write_deflated(zf, info, data, cache_dir() / "deflate")
+                    write_deflated(zf, info, data, deflated)
             out.flush()
             if check is not None:
                 # The finished bytes, before they replace anything: a bundle that fails here is never shipped.
