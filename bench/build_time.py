@@ -15,6 +15,9 @@ rebuild rows build over the last build of the same destination: once with
 nothing changed (``up to date``: nothing is written) and once after one
 plugin's source was edited (a copy of ``plugins/``, a new line in
 ``corehost_greet/app.py`` each time, so every sample rebuilds that wheel).
+A rebuild's time ends when the command returns; the build it replaced is
+deleted afterwards by a process of its own, which in these back-to-back
+samples runs beside the next one (its cost lands there, not nowhere).
 *Cold* means each build gets a fresh, empty ``COREHOST_BUILD_CACHE`` and
 ``UV_CACHE_DIR`` (so packages are downloaded and local projects built
 again, build backend included), and for shiv and pex a fresh pip cache and
