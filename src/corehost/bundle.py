@@ -28,7 +28,9 @@ own console-script entry point, in an interpreter that sees only the built
 distributions, refuses the host's plugin-installing commands with the
 rebuild command instead, and prints the build record when
 :data:`INFO_ENV` is set (a variable, so no flag of the host's own CLI is
-taken from it).
+taken from it), or lists or cleans the unpack cache when
+:data:`CACHE_COMMAND_ENV` is. The host's child interpreters
+(``sys.executable``) see exactly the same packages (:func:`child_python`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -126,14 +127,15 @@ def _places_db(folder: Path) -> Path:
     return db
 
 
-def _serve(artifact: Artifact, db: Path, *paths: str) -> list[str]:
-    """Start ``serve`` on a free port, fetch ``paths`` once it answers, and stop it."""
+def _serve(artifact: Artifact, db: Path, *paths: str, serve: tuple[str, ...] = ("serve",)) -> list[str]:
+    """Start ``serve`` on a free port, fetch ``paths`` once it answers, and stop it (with any child it started)."""
     port = _free_port()
     server = subprocess.Popen(
-        [*artifact.command, "serve", str(db), "-h", "127.0.0.1", "-p", str(port)],
+        [*artifact.command, *serve, str(db), "-h", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=clean_env({"COREHOST_CACHE_DIR": str(artifact.cache)}),
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -143,6 +145,8 @@ def _serve(artifact: Artifact, db: Path, *paths: str) -> list[str]:
                     break
             except OSError as exc:
                 if server.poll() is not None or time.monotonic() > deadline:
+                    # Stopped first: its stderr ends only once every process that holds it is gone.
+                    os.killpg(server.pid, signal.SIGKILL)
                     why = server.stderr.read() if server.stderr else ""
                     raise AssertionError(f"datasette did not start: {why}") from exc
                 time.sleep(0.1)
@@ -152,7 +156,7 @@ def _serve(artifact: Artifact, db: Path, *paths: str) -> list[str]:
                 pages.append(response.read().decode("utf-8"))
         return pages
     finally:
-        server.kill()
+        os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
 
 
@@ -167,6 +171,12 @@ def test_datasette_serves_each_plugins_effect(datasette: Artifact) -> None:
     assert "datasette-cluster-map.js" in page
     assert "latitude" in script.lower()
     # json-html renders the JSON cell {"href": ..., "label": ...} as a link.
+    assert '<a href="https://example.com/">Example</a>' in page
+
+
+def test_datasette_reload_serves_from_a_child_interpreter(datasette_pyz: Artifact) -> None:
+    """``--reload`` serves from a worker hupper starts as ``sys.executable -c``: it imports datasette from the .pyz."""
+    (page,) = _serve(datasette_pyz, _places_db(datasette_pyz.path.parent), "/data/places", serve=("--reload",))
     assert '<a href="https://example.com/">Example</a>' in page
 
 
