@@ -409,11 +409,13 @@ def child_python(folder: str, paths: list[str]) -> str | None:
     lines are ``sys.path``, exactly, and it implies ``-I -S`` whatever the
     child's flags and environment. A symbolic link to this interpreter with
     that file beside it is therefore the child interpreter, and its own
-    children start it again. It is made once, in ``folder``, under a name
-    that depends on the interpreter and the paths, by rename (concurrent
-    starts are safe). ``None`` where it cannot be made (an older Python, a
-    path a ``._pth`` line cannot hold, an unwritable folder): children then
-    get this interpreter, as started.
+    children start it again. A ``.pyz`` makes it once, in ``folder`` (in the
+    folder it unpacks into), under a name that depends on the interpreter
+    and the paths, by rename (concurrent starts are safe); a venv's build
+    makes its own (:func:`corehost_build.foreignbuild.freeze_venv`).
+    ``None`` where it cannot be made (an older Python, a path a ``._pth``
+    line cannot hold, an unwritable folder): children then get this
+    interpreter, as started.
     """
     if sys.version_info < (3, 11) or not sys.executable:
         return None
@@ -493,9 +495,11 @@ def run_foreign(archive: str) -> None:
                 f"load them as plugins. Remove them, or rebuild it (from the folder it was built in): "
                 f"{_rebuild_command(_rebuild_words(foreign), artifact)}"
             )
-        # Before the host imports multiprocessing, which reads it once.
-        folder = os.path.join(artifact, "bin") if BUNDLE.get("venv") else site
-        sys.executable = child_python(os.path.join(folder, CHILDREN_DIR), sys.path) or sys.executable
+        # Before the host imports multiprocessing, which reads it once. A venv's was made by its build.
+        if not BUNDLE.get("venv"):
+            sys.executable = child_python(os.path.join(site, CHILDREN_DIR), sys.path) or sys.executable
+        elif sys.version_info >= (3, 11) and os.path.exists(os.path.join(artifact, "bin", CHILDREN_DIR, "python._pth")):
+            sys.executable = os.path.join(artifact, "bin", CHILDREN_DIR, "python")
     except BundleError as exc:
         print(f"{foreign['script']}: error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -558,3 +558,13 @@ def test_the_cache_a_pyz_unpacks_into_is_listed_and_cleaned(pytest_pyz: Artifact
         f"in {cache}, their size, and which one is this), clean (remove all but this one) or clean-all (this one "
         "too), or unset it to run the host.\n"
     )
+
+
+def test_a_run_venv_is_still_up_to_date(builder: Builder, llm_venv: Artifact) -> None:
+    """Running a venv writes nothing into it (the build made its child interpreter): a rebuild has nothing to do."""
+    assert llm_venv.run("--version").returncode == 0
+    assert (llm_venv.path / "bin" / ".python" / "python._pth").is_file()
+    again = builder.ok(
+        "build", "--host", "llm", "--with", "llm-jq", "--venv", "dist/llm", cwd=llm_venv.path.parent.parent
+    )
+    assert "is up to date" in again.stderr, again.stderr

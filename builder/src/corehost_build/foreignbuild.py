@@ -35,7 +35,7 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from corehost.bundle import RECORD_FILE, render_main
+from corehost.bundle import CHILDREN_DIR, RECORD_FILE, render_main
 from corehost.problems import Problem, errors
 from corehost_build import __version__
 from corehost_build.atomic import write_atomic
@@ -294,6 +294,42 @@ def freeze_venv(venv: Path, site: Path, build_host: BuildHost, record: dict[str,
     write_atomic(launcher, script)
     script.chmod(0o755)
     _record_launcher(site, script, launcher)
+    _child_python(venv)
+
+
+#: What the launcher's own interpreter imports from (``-I``: the standard library, then the venv's site-packages).
+_PATHS = "import json, sys; print(json.dumps([sys.version_info >= (3, 11), sys.path]))"
+
+
+def _child_python(venv: Path) -> None:
+    """``bin/.python/python``: the interpreter the launcher names as ``sys.executable`` for the host's children.
+
+    The venv's counterpart of :func:`corehost.bundle.child_python`, made
+    here so that running the venv writes nothing into it (its stamp, which
+    an up-to-date rebuild compares, stays as built): a symbolic link to the
+    venv's interpreter with a ``python._pth`` beside it naming exactly the
+    launcher's ``sys.path``, the venv's own folders relative to it so that
+    the venv stays relocatable. Not made for an interpreter before 3.11,
+    which would ignore the file (and see its system site-packages).
+    """
+    python = venv_python(venv)
+    done = subprocess.run(
+        [str(python), "-I", "-c", _PATHS], capture_output=True, text=True, env=tool_env(), timeout=60, check=False
+    )
+    if done.returncode != 0:
+        raise BuildError(f"{python} could not say its import path, so the venv's child interpreter was not made: "
+                         f"{done.stderr.strip()}")  # fmt: skip
+    supported, paths = json.loads(done.stdout)
+    if not supported:
+        return
+    folder = venv / "bin" / CHILDREN_DIR
+    folder.mkdir(exist_ok=True)
+    inside = os.path.realpath(venv) + os.sep
+    lines = [os.path.relpath(p, folder) if os.path.realpath(p).startswith(inside) else p for p in paths]
+    write_atomic("".join(f"{line}\n" for line in lines).encode(), folder / "python._pth")
+    link = folder / "python"
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.join(os.pardir, python.name))
 
 
 def _record_launcher(site: Path, script: Path, launcher: bytes) -> None:
