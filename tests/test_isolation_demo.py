@@ -14,6 +14,7 @@ serves one host after another until it is stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from corehost import wire
 from tests.builder.conftest import GREETER_PLUGINS
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 
@@ -108,6 +110,58 @@ def test_the_greet_demo_runs_with_greeters_zh_in_its_own_process(built: Built, k
     assert imported_by(result.stderr, "corehost_greeter_en") == (True, False), "greeters.en stays in the host"
     where = str(built.venv.path) if kind == "venv" else str(built.pyz)
     assert worker_pids(where) == [], "the worker ended with the host"
+
+
+#: Run by an artifact's interpreter: the command its host starts greeters.zh's worker with (JSON), after what
+#: a bundle's launcher does (its packages on the path) when given the bundle.
+WORKER_COMMAND = """
+import json, runpy, sys
+if len(sys.argv) > 1:
+    sys.path.insert(0, sys.argv[1])
+    runpy.run_path(sys.argv[1], run_name="corehost_launcher")["enter"](sys.argv[1])
+from corehost.remote import worker_command
+print(json.dumps(worker_command("greeters.zh", None)))
+"""
+#: What a worker's handshake does not need: typing (with the re and enum it imports), functools and
+#: collections, the namespace's interface (its package), the module itself and the registry.
+NOT_BEFORE_HANDSHAKE = {
+    *("typing", "re", "enum", "functools", "collections"),
+    *("corehost_greet", "corehost_greet.interfaces", "corehost_greeter_zh", "corehost.registry", "corehost.discovery"),
+}
+#: The corehost modules a worker of a built environment imports before its handshake.
+CORE_BEFORE_HANDSHAKE = {"corehost", "corehost.worker", "corehost.wire", "corehost.errors", "corehost.hostspec"}
+
+
+@pytest.mark.parametrize("kind", ["venv", "pyz"])
+def test_a_built_worker_imports_neither_typing_nor_the_interface_before_its_handshake(
+    built: Built, kind: str, tmp_path: Path
+) -> None:
+    """The interface version comes from the frozen registry; ``-X importtime`` lists what came before the line.
+
+    The worker's stderr and stdout are one pipe, so its import lines and its handshake arrive in order.
+    """
+    env = clean_env({"COREHOST_CACHE_DIR": str(tmp_path / "unpacked")})
+    probe = [sys.executable, "-c", WORKER_COMMAND, str(built.pyz)] if kind == "pyz" else [
+        str(built.venv.python), "-c", WORKER_COMMAND]  # fmt: skip
+    command = json.loads(subprocess.run(probe, capture_output=True, text=True, env=env, check=True).stdout)
+    env.update({wire.COOKIE_KEY: wire.COOKIE_VALUE, wire.SECRET_ENV: "ab" * 32, wire.PARENT_ENV: str(os.getpid())})
+    worker = subprocess.Popen([command[0], "-X", "importtime", *command[1:]], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
+    assert worker.stdout is not None and worker.stdin is not None
+    imported, lines = set(), []
+    for line in worker.stdout:
+        lines.append(line)
+        if wire.parse_handshake(line) is not None:
+            break
+        if line.startswith("import time:") and "|" in line:
+            imported.add(line.rsplit("|", 1)[1].strip())
+    worker.stdin.close()
+    rest = worker.stdout.read()
+    worker.wait(10)
+    assert wire.parse_handshake(lines[-1]) is not None, "".join(lines) + rest
+    assert "_corehost_frozen" in imported, "the worker read the build's frozen registry"
+    assert imported & NOT_BEFORE_HANDSHAKE == set(), sorted(imported)
+    assert {m for m in imported if m.split(".")[0] == "corehost"} == CORE_BEFORE_HANDSHAKE, sorted(imported)
 
 
 @pytest.fixture

@@ -11,8 +11,11 @@ plugin does) costs almost nothing at start-up.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+#: Not typing's: a worker imports this package before its handshake, and typing (with re and enum) would
+#: be most of what it imports then. Type checkers take any name ``TYPE_CHECKING`` as true.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 
@@ -96,6 +99,9 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'corehost' has no attribute {name!r}")
+    # importlib on first use, not at ``import corehost``.
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

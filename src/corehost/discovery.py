@@ -191,7 +191,14 @@ def environment_registry(selection: Selection | None = None, spec: HostSpec = CO
         registry = discover(selection, spec=spec)
         where = "no installed plugin"
     else:
-        registry = Registry(frozen=True, build=frozen.build, spec=spec, orders=frozen.orders, crossing=frozen.crossing)
+        registry = Registry(
+            frozen=True,
+            build=frozen.build,
+            spec=spec,
+            orders=frozen.orders,
+            crossing=frozen.crossing,
+            interface_versions=frozen.interface_versions,
+        )
         where = "no plugin in this bundle"
         for entry in frozen.entries():
             why = selection.left_out_by(entry.distribution, entry.name)

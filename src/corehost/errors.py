@@ -8,7 +8,10 @@ paragraph and exits non-zero; a traceback is only shown with ``--debug``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from corehost import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class CorehostError(Exception):

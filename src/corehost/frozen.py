@@ -24,6 +24,11 @@ Whether each module's interface calls can cross a process boundary
 (:mod:`corehost.crossing`) is recorded under ``crossing``, so that a config
 isolating a module whose calls cannot cross is refused with the build's
 reason before a worker starts.
+
+The version each namespace's interface declares (``__corehost_version__``)
+is recorded under ``interface_versions``, so that an isolated module's
+worker prints its handshake without importing the interface (a
+``typing.Protocol`` costs typing, re and enum: most of a worker's start).
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ def to_data(registry: Registry, hooks: dict[str, list[str]] | None = None) -> di
     if registry.crossing:
         # Why each checked module's calls cannot cross a process boundary (an empty list: they can).
         data["crossing"] = {module: list(why) for module, why in sorted(registry.crossing.items())}
+    versions = {name: v for name, v in sorted(registry.interface_versions.items()) if name not in core}
+    if versions:
+        # The version of each checked namespace's interface, for a worker's handshake.
+        data["interface_versions"] = versions
     if not spec.is_default:
         data["host"] = spec.name
     return data
@@ -79,7 +88,15 @@ def from_data(data: dict[str, Any], build: dict[str, Any] | None = None, spec: H
         raise ValueError(f"frozen registry format {data.get('format')!r} is not {FORMAT}; rebuild the bundle")
     orders = {str(name): [str(m) for m in order] for name, order in data.get("order", {}).items()}
     crossing = {str(module): [str(w) for w in why] for module, why in data.get("crossing", {}).items()}
-    registry = Registry(frozen=True, build=dict(build or {}), spec=spec, orders=orders, crossing=crossing)
+    versions = {str(namespace): int(v) for namespace, v in data.get("interface_versions", {}).items()}
+    registry = Registry(
+        frozen=True,
+        build=dict(build or {}),
+        spec=spec,
+        orders=orders,
+        crossing=crossing,
+        interface_versions=versions,
+    )
     registry.extend(core_namespaces(spec))
     env = spec.block_env
     registry.extend(NamespaceInfo(r[0], r[1], r[2], r[3], disable_env=env) for r in data["namespaces"])

@@ -16,7 +16,7 @@ import sys
 
 import pluggy
 
-from corehost import ids, ordering
+from corehost import ids, ordering, wire
 from corehost.conformance import class_of, interface_problems
 from corehost.crossing import crossing_problems
 from corehost.errors import OrderError, PluginLoadError, did_you_mean
@@ -164,6 +164,8 @@ def check_namespaces(registry: Registry) -> list[Problem]:
                     "point at a typing.Protocol or an ABC.",
                 )
             )
+            continue
+        registry.interface_versions[ns.name] = wire.interface_version(interface)
     return out
 
 

@@ -18,12 +18,14 @@ import) it would take about 1.5 ms of each start (``python -X importtime``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
-from corehost import __version__
+from corehost import TYPE_CHECKING, __version__
 from corehost.errors import UnknownHost
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 #: Entry-point group that maps a host's name to its spec (``name = "pkg.mod:SPEC"``).
 HOSTS_GROUP = "corehost.hosts"

@@ -249,6 +249,7 @@ class Registry:
         "spec",
         "orders",
         "crossing",
+        "interface_versions",
     )
 
     def __init__(
@@ -265,6 +266,7 @@ class Registry:
         generate: Callable[[], None] | None = None,
         orders: dict[str, list[str]] | None = None,
         crossing: dict[str, list[str]] | None = None,
+        interface_versions: dict[str, int] | None = None,
     ) -> None:
         self.modules: dict[str, ModuleInfo] = {} if modules is None else modules
         self.namespaces: dict[str, NamespaceInfo] = {} if namespaces is None else namespaces
@@ -291,6 +293,10 @@ class Registry:
         #: ID: recorded by the guards (:mod:`corehost.crossing`), so that isolating a module a build found
         #: uncrossable is refused before its worker starts. A module not in it was not checked.
         self.crossing: dict[str, list[str]] = {} if crossing is None else crossing
+        #: The version each namespace's interface declares (:func:`corehost.wire.interface_version`), by
+        #: namespace: recorded by the guards, so that a worker of a built environment prints its handshake
+        #: without importing the interface. A namespace not in it was not checked.
+        self.interface_versions: dict[str, int] = {} if interface_versions is None else interface_versions
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:

@@ -27,13 +27,15 @@ admits only data types, so a compromised worker cannot run code in the host.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import sys
-from typing import Any
 
+from corehost import TYPE_CHECKING
 from corehost.errors import ProtocolMismatch
+
+if TYPE_CHECKING:
+    from typing import Any
 
 #: The version of the messages below; both ends must speak the same one.
 CORE_PROTOCOL = 1
@@ -192,11 +194,17 @@ def _is_data_class(obj: Any) -> bool:
     return enum is not None and issubclass(obj, enum.Enum)
 
 
-@functools.cache
+#: The class :func:`_data_unpickler` makes, once (functools.cache would import functools before the handshake).
+_unpickler: Any = None
+
+
 def _data_unpickler() -> Any:
     """The unpickler of a worker's replies: data only, the standard library's value types, and enums,
     dataclasses and named tuples of modules the host has imported already (a worker cannot make the host
     import anything)."""
+    global _unpickler
+    if _unpickler is not None:
+        return _unpickler
     # pickle after the handshake: see above.
     import pickle
 
@@ -214,7 +222,8 @@ def _data_unpickler() -> Any:
                 f"a worker's reply may not carry {module}.{name}: only data crosses to the host"
             )
 
-    return DataUnpickler
+    _unpickler = DataUnpickler
+    return _unpickler
 
 
 def loads_reply(data: bytes) -> Any:

@@ -22,9 +22,8 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
 
-from corehost import wire
+from corehost import TYPE_CHECKING, wire
 from corehost.errors import ConfigError, ConfigErrors, CorehostError, LifecycleError, WorkerStartFailed
 from corehost.hostspec import COREHOST, HostSpec, find_host
 
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     import _socket
     from collections.abc import Callable
     from multiprocessing.connection import Connection
+    from typing import Any, NoReturn
 
     from corehost.context import Context
     from corehost.registry import Registry
@@ -63,10 +63,12 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
 
     Until its handshake line is out, a worker does only what the line needs
     (the module's interface version, a listening socket) and imports only
-    :mod:`corehost.wire` and that interface: a host waits for the line, and
-    everything else (the transport, the registry, the module's own code, its
-    context) is imported once it is printed, while the host connects and
-    sends the module's config.
+    :mod:`corehost.wire` and the build's frozen registry, which records that
+    version: a host waits for the line, and everything else (the interface,
+    typing, the transport, the registry, the module's own code, its context)
+    is imported once it is printed, while the host connects and sends the
+    module's config. An environment no build froze imports the interface
+    for its version, and reads the registry as a host does.
     """
     spawned = os.environ.get(wire.COOKIE_KEY) == wire.COOKIE_VALUE
     if not spawned and listen is None:
@@ -93,10 +95,9 @@ def serve(module_id: str, listen: str | None, secret_file: str | None, spec: Hos
         info = registry.get(module_id)
         distribution = info.distribution
         namespace = registry.namespaces.get(info.namespace)
-        interface = namespace.load() if namespace is not None else None
+        app = wire.interface_version(namespace.load() if namespace is not None else None)
     else:
-        distribution, interface = found
-    app = wire.interface_version(interface)
+        distribution, app = found
     secret, secret_path = _secret(module_id, distribution, spawned, secret_file)
     global _private
     sock, network, address, private = _listen(module_id, distribution, listen)
@@ -185,8 +186,11 @@ def _answer_channels(session: _Session) -> None:
         threading.Thread(target=session.answer, args=(channel,), name="corehost-channel", daemon=True).start()
 
 
-def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
-    """The distribution of ``module_id`` and its namespace's interface, from this build's frozen registry.
+def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, int] | None:
+    """The distribution of ``module_id`` and its namespace's interface version, from the frozen registry.
+
+    The version is the one the build's guards recorded; for a namespace the
+    frozen registry records no version of, the interface is imported for it.
 
     ``None`` when the frozen registry alone does not decide (no build made this
     environment, it was built for another host, a plugin list in the
@@ -209,6 +213,9 @@ def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
     interface = next((row[1] for row in data["namespaces"] if row[0] == namespace), None)
     if module is None or interface is None:
         return None
+    recorded = data.get("interface_versions", {}).get(namespace)
+    if isinstance(recorded, int):
+        return str(module[2]), recorded
     try:
         target, _, attribute = str(interface).partition(":")
         value: Any = __import__(target, fromlist=["_"])
@@ -217,7 +224,7 @@ def _frozen_entry(module_id: str, spec: HostSpec) -> tuple[str, Any] | None:
     except Exception:
         # The registry's own loading names what failed, and how to fix it.
         return None
-    return str(module[2]), value
+    return str(module[2]), wire.interface_version(value)
 
 
 def _registry(spec: HostSpec) -> Registry:

@@ -29,7 +29,9 @@ import pytest
 
 from corehost import remote, wire
 from corehost.errors import ProtocolMismatch, WorkerStartFailed
-from corehost.registry import ModuleInfo
+from corehost.frozen import from_data, to_data
+from corehost.guards import check_namespaces
+from corehost.registry import ModuleInfo, Registry
 from tests.conftest import ROOT, Venv, Wheelhouse, clean_env, uv
 from tests.runtime.test_crossing import CROSSABLE
 from tests.runtime.test_startup import new_modules
@@ -526,6 +528,36 @@ def test_a_worker_of_another_interface_version_is_refused(iso_venv: Venv, old_ve
     assert_gone(out[3]["ok"])
 
 
+#: Run in a venv: the source of the ``_corehost_frozen`` module a build of it would write (its registry once
+#: the guards ran), with the interface version recorded for ``probes`` replaced by argv[1].
+FREEZE = """
+import sys
+from corehost.discovery import discover
+from corehost.frozen import render, to_data
+from corehost.guards import check_all
+registry = discover()
+_, hooks = check_all(registry)
+data = to_data(registry, hooks)
+assert data["interface_versions"]["probes"] == 2, data.get("interface_versions")
+data["interface_versions"]["probes"] = int(sys.argv[1])
+print(render(data, {}))
+"""
+
+
+def test_a_built_worker_announces_the_interface_version_its_build_recorded(iso_venv: Venv, tmp_path: Path) -> None:
+    """A worker of a built environment takes its handshake's version from the frozen registry, not the interface."""
+    frozen = tmp_path / "frozen"
+    frozen.mkdir()
+    source = iso_venv.run(iso_venv.python, "-c", FREEZE, "3", check=True).stdout
+    (frozen / "_corehost_frozen.py").write_text(source, encoding="utf-8")
+    steps = [["load", "steady", "probes.steady", {"isolation": "process"}], ["stopped"]]
+    result = iso_venv.run(iso_venv.python, DRIVER, json.dumps(steps), env={"PYTHONPATH": str(frozen)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert out[0]["error"] == "ProtocolMismatch", out[0]
+    assert "implements version 3 of namespace 'probes''s interface, this host speaks version(s) 2;" in out[0]["message"]
+
+
 def test_reattach_over_tcp_needs_the_secret_and_the_worker_serves_host_after_host(
     iso_venv: Venv, tmp_path: Path
 ) -> None:
@@ -606,6 +638,22 @@ def test_versions_are_checked_against_what_the_host_speaks() -> None:
     )
     assert wire.parse_handshake("1|2|unix|/tmp/x/worker.sock|pickle") is not None
     assert wire.parse_handshake("hello from a module") is None
+
+
+def test_the_guards_record_each_interface_version_and_a_frozen_registry_keeps_it() -> None:
+    class Versioned:
+        __corehost_version__ = 3
+
+    class Plain:
+        pass
+
+    registry = Registry.for_host()
+    registry.add_namespace("fxv", Versioned)
+    registry.add_namespace("fxplain", Plain)
+    assert check_namespaces(registry) == []
+    data = to_data(registry)
+    assert data["interface_versions"] == {"fxplain": 1, "fxv": 3}, "the host's own namespaces come from its spec"
+    assert from_data(data).interface_versions == {"fxplain": 1, "fxv": 3}
 
 
 @dataclasses.dataclass
