@@ -79,6 +79,8 @@ class Context:
         self.check_interfaces = check_interfaces
         self.stop_requested = threading.Event()
         self.stop_reason = ""
+        #: Called once a stop is asked for, so that a host waiting on this context wakes at once.
+        self.on_stop: Callable[[], None] | None = None
         #: The error that asked the host to stop, when a module failed (an isolated module's worker): the
         #: host then exits non-zero.
         self.stop_error: CorehostError | None = None
@@ -91,6 +93,8 @@ class Context:
         if not self.stop_requested.is_set():
             self.stop_reason = reason
             self.stop_requested.set()
+        if self.on_stop is not None:
+            self.on_stop()
 
     def stop_for(self, error: CorehostError) -> None:
         """Ask the host to stop because a module failed (an isolated module's worker is down for good).
