@@ -28,6 +28,7 @@ from corehost.problems import Problem, errors
 from corehost_build.errors import GuardFailure, GuardRunError, ProbeError, SpecError
 from corehost_build.foreign import ForeignHost, table_example
 from corehost_build.foreign_target import ANNOUNCE, FORMAT
+from corehost_build.guards import split_announced
 from corehost_build.tools import tool_env
 
 #: The script run in the target interpreter.
@@ -60,17 +61,6 @@ class ForeignReport:
             raise GuardFailure(self.errors)
 
 
-def _split(stderr: str) -> tuple[str, str]:
-    """The run's own stderr without the announcements, and the last thing it began importing."""
-    last, kept = "", []
-    for line in stderr.splitlines():
-        if line.startswith(ANNOUNCE):
-            last = line[len(ANNOUNCE) :]
-        else:
-            kept.append(line)
-    return "\n".join(kept), last
-
-
 def _run(python: Path, args: Sequence[str], *, timeout: float, path: Sequence[str], what: str) -> dict[str, Any]:
     """The target script's answer to ``args``; a hang, a crash or a foreign answer is an error naming ``what``."""
     # -S with a path: exactly `path` and the standard library are importable, as in the artifact that ships.
@@ -86,7 +76,7 @@ def _run(python: Path, args: Sequence[str], *, timeout: float, path: Sequence[st
                 )  # fmt: skip
             except subprocess.TimeoutExpired:
                 err.seek(0)
-                _, last = _split(err.read())
+                _, last = split_announced(err.read(), ANNOUNCE)
                 culprit = f"it was importing {last}" if last else "it had not begun importing a plugin"
                 raise GuardRunError(
                     f"{what} did not finish within {timeout:g} s: {culprit}, which blocks while being imported (a "
@@ -94,7 +84,7 @@ def _run(python: Path, args: Sequence[str], *, timeout: float, path: Sequence[st
                     "--guard-timeout if it is only slow; nothing was written to the destination."
                 ) from None
             err.seek(0)
-            stderr, last = _split(err.read())
+            stderr, last = split_announced(err.read(), ANNOUNCE)
     if result.returncode != 0:
         tail = "\n".join("  " + line for line in stderr.strip().splitlines()[-20:])
         culprit = f"while importing {last}" if last else "before it imported any plugin"

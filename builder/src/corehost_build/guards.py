@@ -39,12 +39,15 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def _split(stderr: str) -> tuple[str, str]:
-    """The guard run's own stderr without the announcements, and the last thing it began importing."""
+def split_announced(stderr: str, announce: str = ANNOUNCE) -> tuple[str, str]:
+    """A guard run's own stderr without its ``announce`` lines, and the last thing it began importing.
+
+    corehost's probe and the foreign hosts' target script announce alike, each with its own prefix.
+    """
     last, kept = "", []
     for line in stderr.splitlines():
-        if line.startswith(ANNOUNCE):
-            last = line.removeprefix(ANNOUNCE)
+        if line.startswith(announce):
+            last = line.removeprefix(announce)
         else:
             kept.append(line)
     return "\n".join(kept), last
@@ -85,7 +88,7 @@ def inspect_target(
                 )
             except subprocess.TimeoutExpired:
                 err.seek(0)
-                _, last = _split(err.read())
+                _, last = split_announced(err.read())
                 culprit = (
                     f"it was importing {last}, which blocks while being imported (a network call, a prompt, a loop "
                     "at module level)"
@@ -99,7 +102,7 @@ def inspect_target(
                     "nothing was written to the destination."
                 ) from None
             err.seek(0)
-            stderr, last = _split(err.read())
+            stderr, last = split_announced(err.read())
     if result.returncode != 0:
         unreadable = missing(stderr, where)
         if unreadable is not None:
