@@ -46,17 +46,13 @@ from corehost_build.foreignprobe import TARGET, ForeignReport, inspect_foreign
 from corehost_build.hosts import BuildHost
 from corehost_build.resolve import Pinned
 from corehost_build.tools import run_uv, tool_env
-from corehost_build.venv import venv_python
+from corehost_build.venv import launcher_header, venv_python
 
 #: The shell lines that start a venv's launcher with the venv's own interpreter, isolated (``-I``):
 #: ``PYTHON*`` variables and the user's site-packages are ignored, as in a ``.pyz``. The interpreter is
 #: found beside the script (the venv is relocatable) without starting a program, unless the script was
 #: reached through a symbolic link; to Python, the shell lines are the module's docstring.
-LAUNCHER_HEADER = """#!/bin/sh
-'''test' -L "$0" && exec "$(dirname -- "$(realpath -- "$0")")"/'python' -I "$0" "$@"
-exec "${0%/*}/python" -I "$0" "$@"
-' '''
-"""
+LAUNCHER_HEADER = launcher_header("-I ")
 
 
 def why_left_out(host: ForeignHost) -> str:

@@ -127,8 +127,10 @@ class VenvOutput:
             freeze_venv(staged.staging.venv, self.site(staged), staged.build_host, staged.record)
             return
         from corehost_build.freeze import write_frozen
+        from corehost_build.venv import direct_launchers
 
         write_frozen(staged.staging.venv, staged.registry, staged.record)
+        direct_launchers(staged.staging.venv)
 
     def write_ahead(self, staged: Staged) -> Zipapp | None:
         return None

@@ -4,13 +4,18 @@ The venv is created *relocatable* (uv writes ``#!/bin/sh`` trampolines
 that find the interpreter next to the script, and a relative-friendly
 ``pyvenv.cfg``): it is built beside the destination and renamed into place
 at the end, and ordinary venvs would keep the staging path in every script.
+The build then gives the scripts a header that finds the interpreter
+without running ``dirname`` and ``realpath`` (:func:`direct_launchers`).
 Installing goes through ``uv pip sync`` of the lock, which never resolves,
 verifies every hash, and removes anything the lock does not list.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
+import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +24,82 @@ from packaging.utils import canonicalize_name, canonicalize_version
 
 from corehost_build.errors import InstallError
 from corehost_build.tools import run_uv
+
+#: The first lines uv writes into a relocatable venv's console scripts: the shell runs ``dirname`` and
+#: ``realpath`` (two programs) to find the interpreter beside the script, on every start.
+UV_TRAMPOLINE = """#!/bin/sh
+'''exec' "$(dirname -- "$(realpath -- "$0")")"/'python' "$0" "$@"
+' '''
+"""
+
+
+def launcher_header(flags: str = "") -> str:
+    """Shell lines that start a console script with the interpreter beside it, running no other program.
+
+    ``${0%/*}`` is the script's folder, found by the shell itself; only a
+    script reached through a symbolic link, or started without a folder in
+    its name (``sh corehost``), runs ``realpath`` to find where it is. To
+    Python, the lines are the module's docstring. ``flags`` go to the
+    interpreter (a foreign host's launcher passes ``-I``).
+    """
+    return f"""#!/bin/sh
+'''test' -L "$0" || case "$0" in */*) exec "${{0%/*}}/python" {flags}"$0" "$@";; esac
+exec "$(dirname -- "$(realpath -- "$0")")"/'python' {flags}"$0" "$@"
+' '''
+"""
+
+
+def direct_launchers(venv: Path) -> int:
+    """Give the venv's console scripts :func:`launcher_header` in place of uv's trampoline; return how many.
+
+    The venv stays relocatable (the header finds the interpreter beside the
+    script wherever the folder is), and a start skips two programs. The
+    owning distribution's ``RECORD`` gets the new file's hash and size, as an
+    installer records the script it wrote, so ``corehost-build verify`` and
+    uninstallers see a consistent install. Every file is replaced by a new
+    one, never written in place: a rebuild's staging venv shares its
+    unchanged files with the last build by hard link.
+    """
+    header = launcher_header().encode()
+    trampoline = UV_TRAMPOLINE.encode()
+    rewritten: dict[str, bytes] = {}
+    for script in sorted((venv / "bin").iterdir()):
+        if script.is_symlink() or not script.is_file():
+            continue
+        with open(script, "rb") as f:
+            if f.read(len(trampoline)) != trampoline:
+                continue
+            data = header + f.read()
+        _replace(script, data, os.stat(script).st_mode & 0o7777)
+        rewritten[os.path.realpath(script)] = data
+    if rewritten:
+        _record_rewritten(site_packages(venv), rewritten)
+    return len(rewritten)
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _record_rewritten(site: Path, rewritten: dict[str, bytes]) -> None:
+    """Point the ``RECORD`` rows of the rewritten files at their new contents."""
+    for record in sorted(site.glob("*.dist-info/RECORD")):
+        with open(record, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+        changed = False
+        for row in rows:
+            data = rewritten.get(os.path.realpath(site / row[0])) if row else None
+            if data is not None:
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                row[1:3] = [f"sha256={digest}", str(len(data))]
+                changed = True
+        if changed:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows(rows)
+            _replace(record, out.getvalue().encode("utf-8"), os.stat(record).st_mode & 0o7777)
 
 
 def create_venv(path: Path, python: str) -> None:
