@@ -15,7 +15,6 @@ from functools import partial
 from typing import Any
 
 from corehost import ids
-from corehost.conformance import interface_problems
 from corehost.decode import instantiate, join_path
 from corehost.errors import CleanupErrors, ConfigError, CorehostError, LifecycleError, closest, config_errors
 from corehost.hooks import HostHooks
@@ -290,6 +289,13 @@ class Context:
         key = (type(loaded.instance), namespace)
         if key in self._checked or namespace not in self.registry.namespaces:
             return
+        if self.registry.frozen and key[0] is loaded.info.load():
+            # The build's guards checked this very class against the interface, in this environment, and a
+            # frozen registry holds only what they passed: checking it again would cost every start.
+            return
+        # Only a module that no build checked (a live registry, a factory's product) needs the checker.
+        from corehost.conformance import interface_problems
+
         interface = self.registry.namespaces[namespace].load()
         problems = interface_problems(type(loaded.instance), interface)
         if problems:

@@ -16,6 +16,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +150,42 @@ def test_a_config_error_names_the_file_as_pathlib_spells_it(tmp_path: Path, monk
     with pytest.raises(ConfigError) as caught:
         load_config(f".{os.sep}bad.json")
     assert caught.value.path == "bad.json"
+
+
+class _Widget:
+    def spin(self) -> str: ...
+
+
+class _NoSpin:
+    """A module of namespace ``widgets`` that lacks the interface's method."""
+
+
+class _Spinner:
+    def spin(self) -> str:
+        return "spun"
+
+
+def _widget_host(frozen: bool, module: type) -> Any:
+    from corehost.host import Host
+
+    registry = Registry.for_host()
+    registry.add_namespace("widgets", _Widget)
+    registry.add_module("widgets.w", module)
+    registry.frozen = frozen
+    return Host(registry)
+
+
+def test_a_live_registry_checks_each_module_against_its_interface_when_loaded() -> None:
+    config = {"apps": {}, "widgets": {"module": "w"}}
+    host = _widget_host(False, _NoSpin)
+    ctx = host.provision({"apps": {}}).ctx
+    with pytest.raises(ConfigError, match=r"module widgets\.w .* does not implement namespace 'widgets'.*spin"):
+        ctx.load_module(config["widgets"], "widgets")
+    assert _widget_host(False, _Spinner).provision({"apps": {}}).ctx.load_module(config["widgets"], "widgets").spin()
+
+
+def test_a_frozen_registry_trusts_the_builds_check_and_never_imports_the_checker() -> None:
+    """The build's guards checked the very class a frozen registry names: a start does not check it again."""
+    ctx = _widget_host(True, _NoSpin).provision({"apps": {}}).ctx
+    assert isinstance(ctx.load_module({"module": "w"}, "widgets"), _NoSpin)
+    assert "corehost.conformance" not in new_modules("corehost.host", "corehost.config", "corehost.decode")
