@@ -73,7 +73,8 @@ def startup_verdicts(startup: dict[str, Any]) -> list[Verdict]:
         growth = {
             name: ((hi[name].median - hi[CLICK].median) - (lo[name].median - lo[CLICK].median)) * 1000
             for name in lo
-            if "python -c" not in name
+            # A first start is paid once per build and machine (it unpacks); the target is about every start.
+            if "python -c" not in name and "first start" not in name
         }
         frozen = {n: g for n, g in growth.items() if not n.startswith("live")}
         flat = all(abs(g) < FLAT_MS for g in frozen.values())

@@ -52,6 +52,7 @@ def test_bench_run_smoke(tmp_path: Path) -> None:
             for command in ("list-modules", "run"):
                 assert timed(sides[f"{mode} {command}"]), (count, mode, command)
         assert timed(sides["python -c 'import click'"])
+        assert timed(sides["zipapp list-modules, first start"]), "a bundle's first start (it unpacks) is measured"
     assert len(data["startup"]["extras"]) == 2, "the smoke run also adds extra distributions"
 
     loaders = data["loaders"]
