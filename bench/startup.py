@@ -63,7 +63,7 @@ def run_startup(work: Path, builder: Builder, extras: list[int], runs: int, warm
         ),
         "built venv list-modules": Command([built_corehost, "list-modules"], "greeters.en"),
         "built venv run": Command([built_corehost, "run", "--config", config], "Hello, Bob!"),
-        # The same start without bin/corehost's relocatable #!/bin/sh trampoline: what that costs.
+        # The same start without bin/corehost's #!/bin/sh launcher lines: what the shell costs.
         "built venv python -m corehost list-modules": Command(
             [built / "bin" / "python", "-m", "corehost", "list-modules"], "greeters.en"
         ),
