@@ -54,7 +54,12 @@ def split_announced(stderr: str, announce: str = ANNOUNCE) -> tuple[str, str]:
 
 
 def inspect_target(
-    python: Path, timeout: float = DEFAULT_TIMEOUT, host: str = "corehost", *, bundle: Path | None = None
+    python: Path,
+    timeout: float = DEFAULT_TIMEOUT,
+    host: str = "corehost",
+    *,
+    bundle: Path | None = None,
+    early: EarlyGuards | None = None,
 ) -> dict[str, Any]:
     """The probe's report of ``host`` in the environment ``python`` belongs to: problems, registry data.
 
@@ -63,7 +68,16 @@ def inspect_target(
     only: what the bundle will import is then what was checked, whatever it
     left out. Versions are not re-checked there: they need installed
     metadata, which a zip does not serve.
+
+    With ``early`` (started by :func:`start_early` for this very ``python``
+    and ``host`` while the install ran), that process is given the go; if
+    it finds that the install replaced what it imported early, a fresh
+    process runs the guards instead.
     """
+    if early is not None:
+        report = early.finish(timeout)
+        if report is not None:
+            return report
     with tempfile.TemporaryDirectory(prefix="corehost-build-guards-") as cwd:
         if bundle is None:
             argv, env = command(python, "--announce", "inspect", "--host", host), tool_env()
@@ -88,41 +102,166 @@ def inspect_target(
                 )
             except subprocess.TimeoutExpired:
                 err.seek(0)
-                _, last = split_announced(err.read())
-                culprit = (
-                    f"it was importing {last}, which blocks while being imported (a network call, a prompt, a loop "
-                    "at module level)"
-                    if last
-                    else "a plugin probably blocks while being imported (a network call, a prompt, a loop at module "
-                    "level)"
-                )
-                raise GuardRunError(
-                    f"the interface guards did not finish within {timeout:g} s in the {where}: {culprit}. "
-                    "Move that work out of import time into the module's provision(), or leave the plugin out; "
-                    "nothing was written to the destination."
-                ) from None
+                raise _timed_out(err.read(), timeout, where) from None
             err.seek(0)
-            stderr, last = split_announced(err.read())
-    if result.returncode != 0:
+            stderr = err.read()
+    return _report(result.returncode, result.stdout, stderr, where)
+
+
+def _timed_out(stderr: str, timeout: float, where: str) -> GuardRunError:
+    """The error of a guard run killed after ``timeout`` seconds, naming what it was importing by then."""
+    _, last = split_announced(stderr)
+    culprit = (
+        f"it was importing {last}, which blocks while being imported (a network call, a prompt, a loop at module level)"
+        if last
+        else "a plugin probably blocks while being imported (a network call, a prompt, a loop at module level)"
+    )
+    return GuardRunError(
+        f"the interface guards did not finish within {timeout:g} s in the {where}: {culprit}. "
+        "Move that work out of import time into the module's provision(), or leave the plugin out; "
+        "nothing was written to the destination."
+    )
+
+
+def _report(returncode: int, stdout: str, stderr_text: str, where: str) -> dict[str, Any]:
+    """The accepted report of a finished guard run, or the error that names why it has none."""
+    stderr, last = split_announced(stderr_text)
+    if returncode != 0:
         unreadable = missing(stderr, where)
         if unreadable is not None:
             raise unreadable
         tail = "\n".join("  " + line for line in stderr.strip().splitlines()[-20:])
         culprit = f"while importing {last}" if last else "before they could name a plugin"
         raise GuardRunError(
-            f"the interface guards crashed in the {where} (exit {result.returncode}) {culprit}; the output "
+            f"the interface guards crashed in the {where} (exit {returncode}) {culprit}; the output "
             f"below shows what failed. Fix or leave out that plugin; nothing was written to the destination:\n{tail}"
         )
     try:
-        answer = json.loads(result.stdout)
+        answer = json.loads(stdout)
     except ValueError:
         raise GuardRunError(
             "the interface guards printed something that is not their JSON report; a plugin may write to the "
-            "process's stdout file descriptor directly while imported. Output starts: " + result.stdout[:200]
+            "process's stdout file descriptor directly while imported. Output starts: " + stdout[:200]
         ) from None
     report = accept(answer, where)
     problems_of(report, where)
     return report
+
+
+#: Exit status of an early guard run (:data:`EARLY`) that found the install changed what it had imported.
+STALE = 75
+
+#: The guard run started while the staged venv is still being installed (argv: the probe's arguments). It
+#: imports the probe, and with it the runtime, from the distributions linked from the last build, then waits
+#: for a line on stdin: ``go`` once the install is done (anything else: the build stopped; it exits). Before
+#: checking anything it makes sure it is the process a fresh start would be now: every module it took from
+#: the venv is still the one the import system finds, in the same file (inode, size, mtime), and the venv's
+#: start-up hooks (``.pth`` files, ``sitecustomize``, ``usercustomize``) are the ones it started with. If not,
+#: it exits with :data:`STALE` and a fresh process runs the guards.
+EARLY = (
+    f"STALE = {STALE}\n"
+    + """
+import importlib, importlib.machinery, os, sys
+def hooks():
+    found = {}
+    for folder in sys.path:
+        if not folder.startswith(sys.prefix + os.sep) or not os.path.isdir(folder):
+            continue
+        for name in os.listdir(folder):
+            if name.endswith(".pth") or name.partition(".")[0] in ("sitecustomize", "usercustomize"):
+                st = os.stat(os.path.join(folder, name))
+                found[os.path.join(folder, name)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+def imported():
+    found = {}
+    for name, module in list(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        if spec is None or not spec.has_location or not spec.origin.startswith(sys.prefix + os.sep):
+            continue
+        st = os.stat(spec.origin)
+        found[name] = (spec.origin, st.st_ino, st.st_size, st.st_mtime_ns)
+    return found
+def unchanged(modules):
+    for name, (origin, *st) in modules.items():
+        parent = name.rpartition(".")[0]
+        spec = importlib.machinery.PathFinder.find_spec(name, sys.modules[parent].__path__ if parent else None)
+        if spec is None or spec.origin != origin:
+            return False
+        now = os.stat(origin)
+        if [now.st_ino, now.st_size, now.st_mtime_ns] != st:
+            return False
+    return True
+started = hooks()
+try:
+    from corehost.probe import main
+except BaseException:
+    main = None
+modules = imported()
+if sys.stdin.readline().strip() != "go":
+    sys.exit(0)
+importlib.invalidate_caches()
+try:
+    fresh = main is not None and hooks() == started and unchanged(modules)
+except OSError:
+    fresh = False
+if not fresh:
+    sys.exit(STALE)
+sys.exit(main(sys.argv[1:]))
+"""
+)
+
+
+class EarlyGuards:
+    """The guards' process of a staged venv, started before its install finished (see :data:`EARLY`).
+
+    The probe's imports (the runtime, its dependencies: about 0.1 s) then
+    overlap the install instead of following it. It is a context manager:
+    leaving it ends a process that was never given the go.
+    """
+
+    def __init__(self, python: Path, host: str) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="corehost-build-guards-")
+        self._err = open(Path(self._folder.name) / "stderr", "w+", encoding="utf-8", errors="replace")
+        self.process = subprocess.Popen(
+            [str(python), "-I", "-c", EARLY, "--announce", "inspect", "--host", host],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._err,
+            text=True,
+            env=tool_env(),
+            cwd=self._folder.name,
+        )
+        #: Whether the last :meth:`finish` found the early process stale (and so reported nothing).
+        self.stale = False
+
+    def finish(self, timeout: float) -> dict[str, Any] | None:
+        """Give the go and wait for the report; ``None`` when the process found itself stale."""
+        try:
+            stdout, _ = self.process.communicate("go\n", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            self._err.seek(0)
+            raise _timed_out(self._err.read(), timeout, "new environment") from None
+        if self.process.returncode == STALE:
+            self.stale = True
+            return None
+        self._err.seek(0)
+        return _report(self.process.returncode, stdout, self._err.read(), "new environment")
+
+    def __enter__(self) -> EarlyGuards:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.returncode is None:
+            # Never given the go: end of stdin tells it to exit; one that is still importing is killed.
+            try:
+                self.process.communicate("", timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+        self._err.close()
+        self._folder.cleanup()
 
 
 def problems_of(report: dict[str, Any], where: str = "new environment") -> list[Problem]:
@@ -201,8 +340,34 @@ def require_crossable(report: dict[str, Any], isolate: list[str]) -> None:
         raise GuardFailure(problems)
 
 
+def _cache_path(host: str, python_version: str, lock_text: str) -> Path:
+    import hashlib
+
+    from corehost_build import __version__
+    from corehost_build.cache import cache_dir
+
+    key = hashlib.sha256("\0".join([__version__, host, python_version, lock_text]).encode()).hexdigest()
+    return cache_dir() / "guards" / f"{key}.json"
+
+
+def cached_report(host: str, *, lock_text: str, python_version: str) -> dict[str, Any] | None:
+    """The kept report of an identical installed set (see :func:`cached_inspect`), if there is one."""
+    try:
+        cached = accept(json.loads(_cache_path(host, python_version, lock_text).read_text(encoding="utf-8")), "cache")
+        problems_of(cached)
+    except (OSError, ValueError, ProbeError):
+        return None
+    return cached
+
+
 def cached_inspect(
-    python: Path, timeout: float, host: str, *, lock_text: str, python_version: str
+    python: Path,
+    timeout: float,
+    host: str,
+    *,
+    lock_text: str,
+    python_version: str,
+    early: EarlyGuards | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """:func:`inspect_target`, reusing the report of an identical installed set; says whether it was reused.
 
@@ -211,22 +376,14 @@ def cached_inspect(
     report for the same three is the same report. Only clean reports are
     kept: a set with problems is checked again every time.
     """
-    import hashlib
-
-    from corehost_build import __version__
     from corehost_build.atomic import write_atomic
-    from corehost_build.cache import cache_dir
 
-    key = hashlib.sha256("\0".join([__version__, host, python_version, lock_text]).encode()).hexdigest()
-    path = cache_dir() / "guards" / f"{key}.json"
-    try:
-        cached = accept(json.loads(path.read_text(encoding="utf-8")), "cache")
-        problems_of(cached)
+    cached = cached_report(host, lock_text=lock_text, python_version=python_version)
+    if cached is not None:
         return cached, True
-    except (OSError, ValueError, ProbeError):
-        pass
-    report = inspect_target(python, timeout, host)
+    report = inspect_target(python, timeout, host, early=early)
     if not errors_of(report):
+        path = _cache_path(host, python_version, lock_text)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(json.dumps(report).encode("utf-8"), path)
     return report, False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import platform
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,15 @@ from corehost_build import __version__
 from corehost_build.atomic import Staging
 from corehost_build.build import BuildResult
 from corehost_build.errors import SpecError
-from corehost_build.guards import cached_inspect, modules_of, require_clean, require_crossable, warnings_of
+from corehost_build.guards import (
+    EarlyGuards,
+    cached_inspect,
+    cached_report,
+    modules_of,
+    require_clean,
+    require_crossable,
+    warnings_of,
+)
 from corehost_build.hosts import (
     COREHOST,
     COREHOST_SPEC,
@@ -62,7 +71,7 @@ def make(
     ``--upgrade-package`` asks for a resolve that prefers it; ``None`` resolves from scratch.
     """
     local_wheels = [p.wheel for p in pinned if p.wheel is not None]
-    with Staging(output.dest, file=output.single_file) as staging:
+    with Staging(output.dest, file=output.single_file) as staging, ExitStack() as running:
         progress.release()
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
@@ -99,8 +108,11 @@ def make(
         # The lock as it would be exported: local wheels by name, not by this machine's cache path,
         # so the build record (and a bundle's bytes) do not depend on where the cache is.
         lock_text = portable(lock_file, local_wheels)
+        early: EarlyGuards | None = None
         with progress.step("install"):
-            stage_venv(staging, python, packages, progress)
+            linked = stage_venv(staging, python, packages, progress)
+            if _start_early(request, pinned, linked, staging, lock_file):
+                early = running.enter_context(EarlyGuards(venv_python(staging.venv), COREHOST))
             install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
             if target.cross:
                 install_target(install_from, staging.root / "site", target, offline=request.offline)
@@ -142,7 +154,7 @@ def make(
                     # guard failure is raised once that finishes, and the bundle is discarded with the staging.
                     writing = pool.submit(output.write_ahead, ahead) if ahead is not None else None
                     build_host, report, modules, warnings = _guards(
-                        request, pinned, plugins, staging, lock_file, progress
+                        request, pinned, plugins, staging, lock_file, progress, early
                     )
                 registry, found = report["registry"], sorted(report.get("distributions", {}))
         with progress.step("freeze"):
@@ -205,6 +217,24 @@ def _ahead(
     return Staged(staging, target, build_host, registry, record, request.guard_timeout, request.compile_bytecode)
 
 
+def _start_early(
+    request: BuildRequest, pinned: list[Pinned], linked: set[str], staging: Staging, lock_file: Path
+) -> bool:
+    """Whether to start the guards' process before the install (see :class:`~corehost_build.guards.EarlyGuards`).
+
+    Only for corehost's own guards (a foreign host's run another script),
+    when the runtime was linked from the last build (else there is nothing
+    to import early) and no kept report makes the run needless.
+    """
+    host = next((p for p in pinned if p.role == "host"), None)
+    if host is None or canonicalize_name(host.name) != COREHOST or COREHOST not in linked:
+        return False
+    if foreign_host(request) is not None:
+        return False
+    lock_text = lock_file.read_text(encoding="utf-8")
+    return cached_report(COREHOST, lock_text=lock_text, python_version=python_version(staging.venv)) is None
+
+
 def _guards(
     request: BuildRequest,
     pinned: list[Pinned],
@@ -212,6 +242,7 @@ def _guards(
     staging: Staging,
     lock_file: Path,
     progress: Progress,
+    early: EarlyGuards | None = None,
 ) -> tuple[BuildHost, dict[str, Any], list[str], list[dict[str, str]]]:
     """The corehost guards in the staged venv: the host it declares, the probe's report, its modules and warnings."""
     host_pin = next((p for p in pinned if p.role == "host"), None)
@@ -234,6 +265,7 @@ def _guards(
         build_host.name,
         lock_text=lock_file.read_text(encoding="utf-8"),
         python_version=python_version(staging.venv),
+        early=early if build_host.name == COREHOST else None,
     )
     require_clean(report)
     require_crossable(report, request.isolate)
@@ -249,6 +281,7 @@ def _guards(
     progress.note(
         f"{len(modules)} modules, {len(warnings)} warning(s)"
         + (" (same set as a checked build)" if reused_report else "")
+        + (", runtime imported while installing" if early is not None and not early.stale and not reused_report else "")
     )
     return build_host, report, modules, warnings
 

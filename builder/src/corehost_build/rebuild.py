@@ -297,27 +297,29 @@ def seed_of(dest: Path, *, single_file: bool) -> Seed | None:
     return Seed(venv, identities)
 
 
-def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage], progress: Progress) -> None:
+def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage], progress: Progress) -> set[str]:
     """A fresh venv at ``staging.venv`` holding the unchanged distributions of the destination's seed.
 
-    Without a usable seed (a first build, a changed destination, another
-    interpreter) the venv is left empty, and the install puts everything in.
+    Returns the normalised names of the distributions linked. Without a
+    usable seed (a first build, a changed destination, another interpreter)
+    the venv is left empty, and the install puts everything in.
     """
     create_venv(staging.venv, python)
     seed = seed_of(staging.dest, single_file=staging.flag == "--output")
     if seed is None:
-        return
+        return set()
     unchanged = {(name, version) for name, version, _ in seed.packages & {_identity(p) for p in packages}}
     try:
         if (seed.venv / "pyvenv.cfg").read_bytes() != (staging.venv / "pyvenv.cfg").read_bytes():
-            return
+            return set()
         linked = link_installed(seed.venv, staging.venv, lambda name, version: (name, version) in unchanged)
     except OSError:
         # A seed that cannot be linked whole is not used at all: the venv starts over empty.
         shutil.rmtree(staging.venv)
         create_venv(staging.venv, python)
-        return
-    progress.note(f"{linked} of {len(packages)} packages kept from the last build, the rest installed")
+        return set()
+    progress.note(f"{len(linked)} of {len(packages)} packages kept from the last build, the rest installed")
+    return linked
 
 
 def keep_staged(staging: Staging, packages: Sequence[LockedPackage], registry: dict[str, Any]) -> None:

@@ -171,7 +171,7 @@ def python_version(venv: Path) -> str:
     return ""
 
 
-def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -> int:
+def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -> set[str]:
     """Hardlink into ``venv`` each distribution installed in ``seed`` that ``wanted(name, version)`` accepts.
 
     A distribution is exactly the files its ``RECORD`` lists (scripts in
@@ -180,7 +180,7 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
     work kept. Nothing else of ``seed`` comes along (files no installer
     wrote, the frozen registry). ``uv pip sync`` then sees them installed
     and installs only the rest. Names and versions are compared normalised.
-    Returns how many distributions were linked; any ``OSError`` (a file
+    Returns the normalised names of the distributions linked; any ``OSError`` (a file
     missing, another filesystem, links refused) leaves ``venv`` partly
     filled, and the caller starts over without the seed.
     """
@@ -188,7 +188,7 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
     seed_site, site = os.path.realpath(site_packages(seed)), os.path.realpath(site_packages(venv))
     seed_root, root = os.path.realpath(seed), os.path.realpath(venv)
     made: set[str] = set()
-    linked = 0
+    linked: set[str] = set()
 
     def link(rel: str) -> None:
         source = os.path.normpath(os.path.join(seed_site, rel))
@@ -207,7 +207,8 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
 
     for info in sorted(Path(seed_site).glob("*.dist-info")):
         name, _, version = info.name.removesuffix(".dist-info").partition("-")
-        if not wanted(canonicalize_name(name), canonicalize_version(version)):
+        name = canonicalize_name(name)
+        if not wanted(name, canonicalize_version(version)):
             continue
         with open(info / "RECORD", encoding="utf-8", newline="") as f:
             files = {row[0] for row in csv.reader(f) if row and "__pycache__" not in row[0]}
@@ -226,5 +227,5 @@ def link_installed(seed: Path, venv: Path, wanted: Callable[[str, str], bool]) -
             for pyc in compiled:
                 if pyc.endswith(".pyc") and pyc.partition(".")[0] in stems:
                     link(f"{folder}/__pycache__/{pyc}" if folder else f"__pycache__/{pyc}")
-        linked += 1
+        linked.add(name)
     return linked
