@@ -8,11 +8,13 @@ through subprocesses, exactly as a user would drive them.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -38,10 +40,17 @@ def uv() -> str:
     return found
 
 
+#: Where the bundles that tests start unpack, instead of the user's cache; removed when the session ends. A test
+#: of the default location passes ``COREHOST_CACHE_DIR=""`` (unset, for a bundle).
+BUNDLE_CACHE = tempfile.mkdtemp(prefix="corehost-tests-bundles-")
+atexit.register(shutil.rmtree, BUNDLE_CACHE, True)
+
+
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a subprocess: no COREHOST_* leaking in from outside."""
+    """The environment for a subprocess: no COREHOST_* leaking in from outside, bundles unpacking into the session's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COREHOST_", "VIRTUAL_ENV"))}
     env["PYTHONIOENCODING"] = "utf-8"
+    env["COREHOST_CACHE_DIR"] = BUNDLE_CACHE
     env.update(extra or {})
     return env
 

@@ -1,4 +1,4 @@
-"""Start-up of a single-file bundle, and the cache its compiled code unpacks into.
+"""Start-up of a single-file bundle, and the cache it unpacks into.
 
 ``corehost-build --output corehost.pyz`` writes this file's source as the
 archive's ``__main__.py``, with :data:`BUNDLE` filled in. It therefore uses
@@ -8,17 +8,20 @@ anything else in the bundle is importable, on every start.
 It runs on older interpreters too (3.8 and later), if only to say that the
 bundle needs a newer one.
 
-A pure-Python bundle runs straight from the archive: its modules were
-compiled at build time to (unchecked, hash-based) ``.pyc`` files beside their
-sources, which zipimport loads without compiling anything. On another
-version of Python, whose magic number those ``.pyc`` files do not carry,
-zipimport compiles the sources beside them instead, so the bundle runs on
-every Python its packages support. A bundle with
-compiled extension modules (which zipimport cannot load) unpacks once into a
-per-build directory of the user's cache; unpacking goes to a temporary
-directory that is renamed into place, so concurrent first runs are safe and a
-later run finds either nothing or a complete directory. ``corehost cache list``
-and ``corehost cache clean`` keep that cache from growing without bound.
+Every bundle unpacks once into a per-build directory of the user's cache
+(named by the bundle's id, a hash of everything it unpacks) and runs from
+there, as a venv does: the archive holds this file and one stored entry,
+the site (the entry ``BUNDLE["site"]`` names, a zip of its own), so a start reads no zip
+directory but that of three entries, and every later start only checks that
+the directory exists. The modules' bytecode was compiled at build time into
+``__pycache__`` (unchecked, hash-based ``.pyc`` files, PEP 552), where the
+ordinary importer loads it without compiling anything; on another version of
+Python it compiles the sources into the cache directory instead, so the
+bundle runs on every Python its packages support. Unpacking goes to a
+temporary directory that is renamed into place, so concurrent first runs are
+safe and a later run finds either nothing or a complete directory.
+``corehost cache list`` and ``corehost cache clean`` keep that cache from
+growing without bound.
 
 The same file starts a built *foreign* host (a pluggy application such as
 datasette, llm or pytest, described by the builder rather than changed):
@@ -40,8 +43,9 @@ import sys
 from typing import Any
 
 #: Filled in by the builder: id, python, requires_python, compiled_for (with compiled code only), rebuild,
-#: platform, extract, site, and host (a HostSpec's target) for host apps; a foreign host's artifact has
-#: ``foreign`` instead of ``host`` (see :func:`run_foreign`), and its venv launcher ``venv`` too.
+#: platform, site (the archive's entry that holds the site), and host (a HostSpec's target) for host apps; a
+#: foreign host's artifact has ``foreign`` instead of ``host`` (see :func:`run_foreign`), and its venv launcher
+#: ``venv`` too.
 BUNDLE: dict[str, Any] = {}
 
 CACHE_ENV = "COREHOST_CACHE_DIR"
@@ -95,7 +99,7 @@ def check_interpreter(bundle: dict[str, Any], archive: str = "corehost.pyz") -> 
             f"run it with a {name} {needs['text']} interpreter."
         )
     wanted_platform = bundle.get("platform")
-    if bundle.get("extract") and wanted_platform and wanted_platform != platform_tag():
+    if bundle.get("compiled_for") and wanted_platform and wanted_platform != platform_tag():
         raise BundleError(
             f"this bundle holds compiled code for {wanted_platform} but is running on {platform_tag()}; "
             f"rebuild it with --platform for this machine."
@@ -162,8 +166,37 @@ def unpacked(archive: str, bundle: dict[str, Any]) -> str:
             ) from None
 
 
+class _Window:
+    """The bytes of one stored entry of an open archive, as a seekable file of their own.
+
+    The site is a zip stored (not compressed) inside the archive; zipfile
+    reads it through this without copying it, and without the backward
+    seeks of a member file, which re-read the member from its start.
+    """
+
+    def __init__(self, file: Any, start: int, size: int) -> None:
+        self.file, self.start, self.size, self.pos = file, start, size, 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset + (self.pos if whence == 1 else self.size if whence == 2 else 0)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.size - self.pos if n < 0 else min(n, self.size - self.pos)
+        self.file.seek(self.start + self.pos)
+        data: bytes = self.file.read(n)
+        self.pos += len(data)
+        return data
+
+
 def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
-    # Only the first start of a bundle with compiled code unpacks it.
+    # Only the first start of a build unpacks it; every start reads this file.
     import shutil
     import tempfile
     import zipfile
@@ -172,18 +205,24 @@ def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
     target = os.path.join(root, bundle["id"])
     tmp = tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{bundle['id'][:16]}-", dir=root)
     try:
-        prefix = bundle["site"] + "/"
-        with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                if not info.filename.startswith(prefix) or info.is_dir():
-                    continue
-                dest = os.path.join(tmp, info.filename[len(prefix) :])
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out)
-                mode = (info.external_attr >> 16) & 0o777
-                if mode:
-                    os.chmod(dest, mode)
+        with open(archive, "rb") as f, zipfile.ZipFile(f) as outer:
+            info = outer.getinfo(bundle["site"])
+            f.seek(info.header_offset + 26)
+            lengths = f.read(4)
+            start = (
+                info.header_offset + 30 + int.from_bytes(lengths[:2], "little") + int.from_bytes(lengths[2:], "little")
+            )
+            with zipfile.ZipFile(_Window(f, start, info.file_size)) as site:
+                for entry in site.infolist():
+                    if entry.is_dir():
+                        continue
+                    dest = os.path.join(tmp, entry.filename)
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    with site.open(entry) as src, open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+                    mode = (entry.external_attr >> 16) & 0o777
+                    if mode:
+                        os.chmod(dest, mode)
         try:
             os.rename(tmp, target)
         except OSError:
@@ -290,16 +329,17 @@ def render_main(bundle: dict[str, Any], header: str = "") -> str:
 
 
 def enter(archive: str) -> dict[str, Any]:
-    """Check this interpreter and put the bundle's packages first on ``sys.path``; return :data:`BUNDLE`.
+    """Check this interpreter and put the bundle's unpacked packages first on ``sys.path``; return :data:`BUNDLE`.
 
     Every start does this before importing anything of the bundle, and so
     does the builder's check of a finished bundle (``python -m
     corehost.probe inspect --frozen`` run inside it), so that it imports
-    what a start imports.
+    what a start imports. The archive itself leaves ``sys.path``: nothing
+    is imported from it, so no import searches its directory.
     """
     check_interpreter(BUNDLE, archive)
-    site = unpacked(archive, BUNDLE) if BUNDLE.get("extract") else os.path.join(archive, BUNDLE["site"])
-    sys.path.insert(0, site)
+    site = unpacked(archive, BUNDLE)
+    sys.path[:] = [site, *(p for p in sys.path if p != archive)]
     return BUNDLE
 
 
@@ -486,8 +526,6 @@ def run_foreign(archive: str) -> None:
         else:
             enter(archive)
             site = sys.path[0]
-            # Everything is imported from the unpacked folder: the archive need not be searched on every import.
-            sys.path[:] = [p for p in sys.path if p != archive]
         added = _added(site, foreign["dists"])
         if added:
             raise BundleError(

@@ -496,7 +496,7 @@ def check(as_json: bool) -> None:
 
 @click.group()
 def cache() -> None:
-    """Show or clean the cache that bundles with compiled code unpack into.
+    """Show or clean the cache that bundles unpack into on their first start.
 
     \b
     Examples:
@@ -525,7 +525,7 @@ def cache_list(as_json: bool) -> None:
         return
     click.echo(f"cache: {cache_root()}")
     if not entries:
-        click.echo("  empty: nothing is unpacked (only a bundle with compiled code unpacks itself here)")
+        click.echo("  empty: nothing is unpacked (a bundle unpacks itself here on its first start)")
     for e in entries:
         flags = " (current)" if e["current"] else " (partial)" if e["partial"] else ""
         click.echo(f"  {e['id']}  {e['bytes'] / 1e6:.1f} MB{flags}")

@@ -6,9 +6,11 @@ RECORD hashes and its build record, and a ``.pyz`` against its manifest.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,16 @@ def rewrite_entry(archive: Path, name: str, data: bytes, out: Path) -> None:
         with zipfile.ZipFile(f, "w") as dst:
             for info in src.infolist():
                 dst.writestr(info, data if info.filename == name else src.read(info.filename))
+
+
+def site_zip(pyz: Path, keep: Callable[[str], bool], change: Mapping[str, bytes] | None = None) -> bytes:
+    """The ``site.zip`` of ``pyz`` with only the entries ``keep`` accepts, and the contents in ``change``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(pyz) as zf, zipfile.ZipFile(zf.open("site.zip")) as site, zipfile.ZipFile(out, "w") as dst:
+        for info in site.infolist():
+            if keep(info.filename):
+                dst.writestr(info, (change or {}).get(info.filename) or site.read(info))
+    return out.getvalue()
 
 
 # --- refused before anything is installed --------------------------------------------------------------------
@@ -156,29 +168,33 @@ def test_verify_names_every_changed_missing_and_added_file(
 
 def test_verify_names_a_changed_entry_of_a_pyz(builder: Builder, pyz: Path, tmp_path: Path) -> None:
     tampered = tmp_path / "corehost.pyz"
-    rewrite_entry(pyz, "site/corehost_greet/__init__.py", b"print('patched')\n", tampered)
+    patched = site_zip(pyz, lambda name: True, {"corehost_greet/__init__.py": b"print('patched')\n"})
+    rewrite_entry(pyz, "site.zip", patched, tampered)
     result = builder.run("verify", tampered)
     assert result.returncode == 1
     assert result.stderr.splitlines()[1:] == [
-        "  - entry site/corehost_greet/__init__.py (package corehost_greet) was changed (its sha256 differs)"
+        "  - entry site.zip/corehost_greet/__init__.py (package corehost_greet) was changed (its sha256 differs)"
     ]
 
 
 def test_verify_compares_the_build_record_with_what_the_pyz_holds(builder: Builder, pyz: Path, tmp_path: Path) -> None:
     """A package left out of the file at build time (its manifest agreeing) is still found: the record lists it."""
-    from corehost_build.bundleformat import MANIFEST, manifest_of
+    from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 
     raw = pyz.read_bytes()
+    slim_site = site_zip(pyz, lambda name: not name.startswith(("click/", "click-")))
     with zipfile.ZipFile(pyz) as src:
-        kept = [(i, src.read(i)) for i in src.infolist()
-                if not i.filename.startswith(("site/click/", "site/click-")) and i.filename != MANIFEST]  # fmt: skip
+        kept = [(i, src.read(i)) for i in src.infolist() if i.filename not in (MANIFEST, SITE)]
+    with zipfile.ZipFile(io.BytesIO(slim_site)) as site:
+        listed = [(f"{SITE}/{n}", site.read(n)) for n in site.namelist()]
     slim = tmp_path / "slim.pyz"
     with open(slim, "wb") as f:
         f.write(raw[: raw.index(b"PK\x03\x04")])
         with zipfile.ZipFile(f, "w") as dst:
             for info, data in kept:
                 dst.writestr(info, data)
-            dst.writestr(MANIFEST, manifest_of([(i.filename, data) for i, data in kept]))
+            dst.writestr(SITE, slim_site)
+            dst.writestr(MANIFEST, manifest_of([(i.filename, data) for i, data in kept] + listed))
     result = builder.run("verify", slim)
     assert result.returncode == 1
     (problem,) = result.stderr.splitlines()[1:]

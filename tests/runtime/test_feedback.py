@@ -169,8 +169,7 @@ def test_no_suggestion_that_shares_nothing_with_the_word(host: Host) -> None:
 def test_cache_list_says_when_nothing_is_cached(venv: Venv, tmp_path: Path) -> None:
     result = venv.corehost("cache", "list", env={"COREHOST_CACHE_DIR": str(tmp_path / "cache")}, check=True)
     assert result.stdout == (
-        f"cache: {tmp_path / 'cache'}\n"
-        "  empty: nothing is unpacked (only a bundle with compiled code unpacks itself here)\n"
+        f"cache: {tmp_path / 'cache'}\n  empty: nothing is unpacked (a bundle unpacks itself here on its first start)\n"
     )
 
 

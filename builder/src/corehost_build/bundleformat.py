@@ -10,13 +10,22 @@ from __future__ import annotations
 import hashlib
 import json
 
-#: The folder inside the archive that holds the packages (the bundle's site-packages).
-SITE = "site"
-#: The ``.pyz`` entry listing every other entry's sha256; written last.
+#: The archive's entry that holds the packages (the bundle's site-packages): a zip of its own, stored
+#: uncompressed so a start can read it in place; its entries are deflated. The manifest names each of
+#: them as ``site.zip/NAME``.
+SITE = "site.zip"
+#: The layout's version, in the manifest: a bundle of another one is rebuilt, not verified.
+FORMAT = 2
+#: The ``.pyz`` entry listing the sha256 of every other entry and of every entry of :data:`SITE`; written last.
 MANIFEST = "corehost-manifest.json"
 
 
 def manifest_of(entries: list[tuple[str, bytes]]) -> bytes:
-    """The ``.pyz`` manifest: every entry's sha256, sorted, as deterministic JSON bytes."""
+    """The ``.pyz`` manifest: every entry's sha256, sorted, as deterministic JSON bytes.
+
+    ``entries`` are the archive's own entries but :data:`SITE`, and :data:`SITE`'s entries as ``site.zip/NAME``.
+    """
     hashes = {name: "sha256:" + hashlib.sha256(data).hexdigest() for name, data in entries}
-    return (json.dumps({"format": 1, "files": dict(sorted(hashes.items()))}, indent=0, sort_keys=True) + "\n").encode()
+    return (
+        json.dumps({"format": FORMAT, "files": dict(sorted(hashes.items()))}, indent=0, sort_keys=True) + "\n"
+    ).encode()

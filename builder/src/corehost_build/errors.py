@@ -112,8 +112,7 @@ class BundleCheckFailure(BuildError):
         lines = [
             f"the finished bundle fails the interface guards in plugin(s) {', '.join(culprits)}, which passed in the "
             "installed set: run from the bundle, as it will run, they need something it does not give (a file it "
-            "leaves out, or one they read beside their code, which a bundle run from the zip does not have). The "
-            "bundle was not written. Fix each plugin below, or build a --venv instead."
+            "leaves out). The bundle was not written. Fix each plugin below, or build a --venv instead."
             + (f" The bundle leaves out: {'; '.join(f'{k} ({v})' for k, v in shown)}{more}." if shown else "")
         ]
         super().__init__("\n".join(lines + _problem_lines(self.error)))

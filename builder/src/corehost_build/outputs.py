@@ -171,7 +171,7 @@ class BundleOutput:
             os.replace(written.path, self.dest)
             bundle = dataclasses.replace(written, path=self.dest)
         progress.note(
-            f"{bundle.size / 1e6:.1f} MB, {'unpacks once' if bundle.extract else 'runs from the zip'}, "
+            f"{bundle.size / 1e6:.1f} MB, unpacks once on first start, "
             + ("guards passed inside it" if bundle.checked else "same bundle as a checked build")
             + (", written while the staged venv's guards ran" if written is not None else "")
         )
@@ -202,8 +202,8 @@ class BundleOutput:
             python_tag=target.python_tag,
             host=None if build_host.is_corehost or build_host.foreign else build_host.target,
             foreign=build_host if build_host.foreign is not None else None,
-            # A foreign bundle always unpacks, and unpacked sources get their bytecode as they are first
-            # imported, as in a venv: shipping it would double the file for a faster first start only.
+            # A foreign bundle's sources get their bytecode where they unpack, as they are first imported, as
+            # in a venv: shipping it would double the file for a faster first start only.
             compile_site=build_host.foreign is None or staged.compile_bytecode,
             compiler=partial(compile_all, venv_python(venv), python_version(venv), cache=cache_dir() / "pyc"),
             platform_tag=target.platform_tag,

@@ -8,7 +8,8 @@ A bundle is checked against what it recorded about itself at build time:
   list (name and version); and no file in ``site-packages`` may be owned by
   no distribution: a ``.pth`` or ``sitecustomize.py`` dropped in later runs
   code in every start, so it counts as a difference too.
-* a ``.pyz``: every entry must match the sha256 in the bundle's manifest
+* a ``.pyz``: every entry, and every entry of the site zip it holds
+  (``site.zip``), must match the sha256 in the bundle's manifest
   (``corehost-manifest.json``, written last at build time), with no entry
   missing or added; and the distributions in it must be exactly the build
   record's packages (name and version), so a package the build left out
@@ -31,6 +32,7 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
+import io
 import json
 import zipfile
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ from packaging.utils import canonicalize_name
 
 from corehost.bundle import RECORD_FILE
 from corehost.frozen import FROZEN_MODULE
-from corehost_build.bundleformat import MANIFEST, SITE
+from corehost_build.bundleformat import FORMAT, MANIFEST, SITE
 from corehost_build.errors import BuildError
 
 
@@ -180,34 +182,54 @@ def _verify_pyz(pyz: Path) -> Verified:
                     "before verify existed). Rebuild it with corehost-build build --output."
                 )
             try:
-                files: dict[str, str] = json.loads(zf.read(MANIFEST))["files"]
+                manifest = json.loads(zf.read(MANIFEST))
+                files: dict[str, str] = manifest["files"]
+                layout = manifest["format"]
             except (ValueError, KeyError, TypeError):
                 raise VerifyError(f"{pyz}: its {MANIFEST} cannot be read (edited or damaged); rebuild it.") from None
+            if layout != FORMAT:
+                raise VerifyError(
+                    f"{pyz} has the layout of another corehost-build release (format {layout}, this one reads "
+                    f"{FORMAT}); rebuild it with this corehost-build (corehost-build build --output)."
+                )
             problems: list[str] = []
-            for name in names:
-                if name == MANIFEST:
-                    continue
+            inner: zipfile.ZipFile | None = None
+            if SITE in names:
+                try:
+                    inner = zipfile.ZipFile(io.BytesIO(zf.read(SITE)))
+                except (zipfile.BadZipFile, OSError) as exc:
+                    problems.append(f"entry {SITE} (the packages) cannot be read ({exc})")
+            outer = [n for n in names if n not in (MANIFEST, SITE)]
+            site = [i.filename for i in inner.infolist() if not i.is_dir()] if inner is not None else []
+            contents = outer + [f"{SITE}/{n}" for n in site]
+
+            def read(name: str) -> bytes:
+                if inner is not None and name.startswith(f"{SITE}/"):
+                    return inner.read(name[len(SITE) + 1 :])
+                return zf.read(name)
+
+            for name in sorted(contents):
                 if name not in files:
                     problems.append(f"entry {name} was added after the build")
                     continue
                 try:
-                    data = zf.read(name)
+                    data = read(name)
                 except (zipfile.BadZipFile, OSError) as exc:
                     problems.append(f"entry {name} cannot be read ({exc})")
                     continue
                 if "sha256:" + hashlib.sha256(data).hexdigest() != files[name]:
                     problems.append(f"entry {name}{_package_of(name)} was changed (its sha256 differs)")
-            problems += [f"entry {n}{_package_of(n)} is missing" for n in sorted(set(files) - set(names))]
-            packages = _shipped(zf, names)
-            frozen = f"{_site_of(names)}/{FROZEN_MODULE}.py"
+            problems += [f"entry {n}{_package_of(n)} is missing" for n in sorted(set(files) - set(contents))]
+            packages = _shipped(contents)
+            frozen = f"{SITE}/{FROZEN_MODULE}.py"
             if RECORD_FILE in files:
                 # A foreign host's bundle: its record is an entry of its own, checked against the manifest above.
                 record = _json_record(zf.read(RECORD_FILE), f"{pyz}: {RECORD_FILE}") if RECORD_FILE in names else {}
                 problems += _compare(_expected(record), packages, "in the bundle") if record else []
-            elif frozen not in names:
+            elif frozen not in contents:
                 problems.append(f"entry {frozen} (the build record) is missing")
             else:
-                record = _record_of(zf.read(frozen).decode("utf-8", "replace"), f"{pyz}: {frozen}")
+                record = _record_of(read(frozen).decode("utf-8", "replace"), f"{pyz}: {frozen}")
                 problems += _compare(_expected(record), packages, "in the bundle")
     except zipfile.BadZipFile as exc:
         raise VerifyError(f"{pyz} is not a readable zip archive ({exc}); rebuild it.") from None
@@ -216,19 +238,12 @@ def _verify_pyz(pyz: Path) -> Verified:
     return Verified(pyz, "pyz", len(files), len(packages))
 
 
-def _site_of(names: list[str]) -> str:
-    """The folder the bundle's packages are under (``site``), from where its ``.dist-info`` folders are."""
-    tops = sorted({n.split("/")[0] for n in names if n.count("/") > 1 and n.split("/")[1].endswith(".dist-info")})
-    return tops[0] if tops else SITE
-
-
-def _shipped(zf: zipfile.ZipFile, names: list[str]) -> dict[str, str]:
-    """Distribution -> version of every ``.dist-info`` folder in the bundle."""
-    site = _site_of(names)
+def _shipped(names: list[str]) -> dict[str, str]:
+    """Distribution -> version of every ``.dist-info`` folder in the bundle's site."""
     out: dict[str, str] = {}
     for name in names:
         parts = name.split("/")
-        if len(parts) == 3 and parts[0] == site and parts[1].endswith(".dist-info") and parts[2] == "METADATA":
+        if len(parts) == 3 and parts[0] == SITE and parts[1].endswith(".dist-info") and parts[2] == "METADATA":
             dist, _, version = parts[1].removesuffix(".dist-info").rpartition("-")
             out[canonicalize_name(dist)] = version
     return out

@@ -1,16 +1,19 @@
 """Writing a checked environment as ONE reproducible file: ``corehost.pyz``.
 
 The archive holds ``__main__.py`` (the runtime's :mod:`corehost.bundle`
-with the bundle's manifest filled in) and, under ``site/``, the packages of
-the staged environment that the guards passed, plus the frozen registry.
+with the bundle's manifest filled in) and its bytecode, the manifest, a
+foreign host's build record, and one stored entry, ``site.zip``
+(:data:`corehost_build.bundleformat.SITE`): a zip of the packages of the
+staged environment that the guards passed, plus the frozen registry.
 
-Start-up: a pure-Python bundle runs from the archive itself. zipimport
-never reads ``__pycache__``, so each module's bytecode is stored as a
-legacy ``.pyc`` beside its source, hash-based and unchecked (PEP 552) so
-nothing is compiled or stat'ed at run time. A bundle with compiled
-extension modules, which zipimport cannot load, is unpacked once into a
-per-build cache directory; its bytecode is stored in ``__pycache__`` where
-the ordinary importer looks for it.
+Start-up: every bundle unpacks ``site.zip`` once into a per-build cache
+directory and imports from there, as from a venv: zipimport is pure Python,
+slower per module than the filesystem importer, and parses the whole
+directory of the zip it imports from, which for the outer archive is only
+its few entries. Each module's bytecode is stored in ``__pycache__``, where
+the ordinary importer looks for it, hash-based and unchecked (PEP 552), so
+the files' extraction times do not matter and nothing is compiled at run
+time.
 
 Reproducible to the byte: entries sorted, one timestamp for all
 (``SOURCE_DATE_EPOCH``, else 1980-01-01), fixed permissions, fixed
@@ -22,6 +25,7 @@ that records the build path, the clock or the installer (``RECORD``,
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import sys
 import time
@@ -29,7 +33,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from corehost.bundle import RECORD_FILE, render_main
 from corehost.frozen import FROZEN_MODULE, render
@@ -57,7 +61,8 @@ class Zipapp:
 
     path: Path
     bundle_id: str
-    extract: bool
+    #: It holds compiled extension modules (so it runs on one platform and the Pythons they load in).
+    compiled: bool
     files: int
     size: int
     #: Path (relative to site-packages) -> why it is not in the bundle.
@@ -69,7 +74,7 @@ class Zipapp:
         return {
             "path": str(self.path),
             "id": self.bundle_id,
-            "extract": self.extract,
+            "compiled": self.compiled,
             "files": self.files,
             "bytes": self.size,
             "left_out": [{"path": k, "why": v} for k, v in sorted(self.left_out.items())],
@@ -86,8 +91,11 @@ def date_time() -> tuple[int, int, int, int, int, int]:
 
 
 #: Why each kind of file that is in site-packages but not in a bundle is left out (docs/bundles.md lists them).
-WHY_PTH = "a .pth file: a bundle does not process them, as zipimport cannot; the build checked the bundle without it"
-#: A foreign host's bundle is unpacked, but runs without the site module (``-S``), which is what reads them.
+WHY_PTH = (
+    "a .pth file: a bundle does not process them, as its folder is put on sys.path, not made a site directory; "
+    "the build checked the bundle without it"
+)
+#: A foreign host's bundle runs without the site module (``-S``), which is what reads them.
 WHY_PTH_FOREIGN = (
     "a .pth file: a bundle does not process them, as it runs without the site module (python -S) so that nothing "
     "outside it is loaded; the build checked the bundle without it"
@@ -149,9 +157,9 @@ class ShippedCheck:
 
     The guards that chose the registry ran in the staged venv, which has
     every installed file; this run sees only what the bundle holds, loaded
-    the way the bundle loads it (from the zip, or unpacked), so a plugin
-    that needs something the bundle left out, or that cannot run from a
-    zip, fails the build by name instead of failing at its first import.
+    the way the bundle loads it (unpacked by its own start), so a plugin
+    that needs something the bundle left out fails the build by name
+    instead of failing at its first import.
     A bundle is a function of its manifest (every entry's hash), so a
     manifest that passed before with the same interpreter passes again: a
     warm rebuild does not run it twice.
@@ -176,28 +184,48 @@ class ShippedCheck:
         return True
 
 
+def _cache_tag(python_tag: str) -> str:
+    """The ``__pycache__`` tag of the build's interpreter (``cpython-3.11`` -> ``cpython-311``)."""
+    implementation, _, version = python_tag.partition("-")
+    if implementation == "cpython":
+        return f"cpython-{version.replace('.', '')}"
+    return sys.implementation.cache_tag or implementation
+
+
 def _entries(
     files: dict[str, Path],
     frozen_source: bytes | None,
-    extract: bool,
+    tag: str,
     compiled: Compiler,
 ) -> Iterator[tuple[str, bytes]]:
+    """The site's files by name, each module followed by its bytecode where the filesystem importer reads it."""
     sources = {name: path.read_bytes() for name, path in files.items()}
     if frozen_source is not None:
         sources[f"{FROZEN_MODULE}.py"] = frozen_source
     pycs = compiled({n: data for n, data in sources.items() if n.endswith(".py")})
-    tag = sys.implementation.cache_tag
     for name in sorted(sources):
-        yield f"{SITE}/{name}", sources[name]
+        yield name, sources[name]
         pyc = pycs.get(name)
-        if pyc is None:
-            continue
-        if extract:
+        if pyc is not None:
             folder, _, base = name.rpartition("/")
-            pyc_name = f"{folder + '/' if folder else ''}__pycache__/{base[:-3]}.{tag}.pyc"
-        else:
-            pyc_name = name[:-3] + ".pyc"
-        yield f"{SITE}/{pyc_name}", pyc
+            yield f"{folder + '/' if folder else ''}__pycache__/{base[:-3]}.{tag}.pyc", pyc
+
+
+def _zip(entries: list[tuple[str, bytes]], out: IO[bytes], stored: frozenset[str] = frozenset()) -> None:
+    """``entries`` as a reproducible zip, deflated (each stream from the builder's cache) but for ``stored``."""
+    when = date_time()
+    deflated = cache_dir() / "deflate"
+    with zipfile.ZipFile(out, "w") as zf:
+        for name, data in sorted(entries):
+            info = zipfile.ZipInfo(name, when)
+            info.external_attr = (0o100755 if name.endswith(_COMPILED_SUFFIXES) else 0o100644) << 16
+            info.create_system = 3
+            if name in stored:
+                info.compress_type = zipfile.ZIP_STORED
+                zf.writestr(info, data)
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+                write_deflated(zf, info, data, deflated)
 
 
 def write_zipapp(
@@ -220,8 +248,7 @@ def write_zipapp(
 
     ``check`` runs on the finished temp file before the rename (see :class:`ShippedCheck`); what it
     raises leaves ``dest`` as it was. A ``foreign`` host's bundle carries no frozen registry: its
-    build record is a file of the archive (:data:`corehost.bundle.RECORD_FILE`), and it always unpacks,
-    since such hosts read their package files (templates, static files) from disk. ``compile_site=False``
+    build record is a file of the archive (:data:`corehost.bundle.RECORD_FILE`). ``compile_site=False``
     ships the packages' sources alone (their bytecode is then written where they unpack, on first
     import); ``__main__`` is compiled all the same.
     """
@@ -229,19 +256,18 @@ def write_zipapp(
     if foreign is not None:
         left_out = {path: WHY_PTH_FOREIGN if why == WHY_PTH else why for path, why in left_out.items()}
     extensions = [name for name in files if name.endswith(_COMPILED_SUFFIXES) or ".so." in name]
-    extract = bool(extensions) or foreign is not None
     frozen_source = None if foreign is not None else render(registry_data, record).encode("utf-8")
     compiled = compiler if compiler is not None and compile_code else (lambda sources: {})
-    entries = list(_entries(files, frozen_source, extract, compiled if compile_site else (lambda sources: {})))
+    site = list(_entries(files, frozen_source, _cache_tag(python_tag), compiled if compile_site else (lambda s: {})))
+    # The id names the folder a start unpacks into: a hash of every file unpacked (their modes follow their names).
     digest = hashlib.sha256()
-    for name, data in entries:
+    for name, data in sorted(site):
         digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     bundle_id = digest.hexdigest()[:32]
     manifest = {
         "id": bundle_id,
         "python": python_tag,
         "platform": platform_tag,
-        "extract": extract,
         "site": SITE,
         # The interpreters it starts on, and the build's inputs for a rebuild on another (--python-version
         # is left out: a rebuild names its interpreter with --python).
@@ -251,6 +277,7 @@ def write_zipapp(
     if host is not None:
         # A host application's bundle starts that host's CLI (its HostSpec, imported directly).
         manifest["host"] = host
+    entries: list[tuple[str, bytes]] = []
     if foreign is not None:
         manifest["foreign"] = launcher_data(foreign, record, None, list(files))
         entries.append((RECORD_FILE, record_bytes(record)))
@@ -259,28 +286,27 @@ def write_zipapp(
     entries.append(("__main__.py", main_source))
     if compile_code:
         entries += [("__main__.pyc", pyc) for pyc in compiled({"__main__.py": main_source}).values()]
-    # Last, over every other entry: what `corehost-build verify` re-checks (deterministic, so reproducible).
-    entries.append((MANIFEST, manifest_of(entries)))
-    when = date_time()
-    deflated = cache_dir() / "deflate"
+    # Over every other entry and every file of the site: what `corehost-build verify` re-checks.
+    listed = manifest_of(entries + [(f"{SITE}/{name}", data) for name, data in site])
+    entries.append((MANIFEST, listed))
+    inner = io.BytesIO()
+    _zip(site, inner)
+    entries.append((SITE, inner.getvalue()))
     dest = Path(os.path.abspath(dest))
     checked = False
     try:
         with atomic_file(dest, executable=True) as out:
             out.write(FOREIGN_PREFIX if foreign is not None else f"#!{shebang}\n".encode())
-            with zipfile.ZipFile(out, "w") as zf:
-                for name, data in sorted(entries):
-                    info = zipfile.ZipInfo(name, when)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = (0o100755 if name.endswith(_COMPILED_SUFFIXES) else 0o100644) << 16
-                    info.create_system = 3
-                    write_deflated(zf, info, data, deflated)
+            # Stored, not deflated: every start reads __main__, and inflating it would import zlib for it alone.
+            _zip(entries, out, stored=frozenset({SITE, "__main__.py", "__main__.pyc"}))
             out.flush()
             if check is not None:
                 # The finished bytes, before they replace anything: a bundle that fails here is never shipped.
-                checked = check.run(Path(out.name), entries[-1][1], left_out)
+                checked = check.run(Path(out.name), listed, left_out)
     except OSError as exc:
         raise BuildError(
             f"writing the bundle {dest} failed: {exc.strerror or exc}; the old file (if any) is intact."
         ) from exc
-    return Zipapp(dest, bundle_id, extract, len(entries), dest.stat().st_size, left_out, checked)
+    return Zipapp(
+        dest, bundle_id, bool(extensions), len(entries) - 1 + len(site), dest.stat().st_size, left_out, checked
+    )
