@@ -19,9 +19,11 @@ ordinary importer loads it without compiling anything; on another version of
 Python it compiles the sources into the cache directory instead, so the
 bundle runs on every Python its packages support. Unpacking goes to a
 temporary directory that is renamed into place, so concurrent first runs are
-safe and a later run finds either nothing or a complete directory.
-``corehost cache list`` and ``corehost cache clean`` keep that cache from
-growing without bound.
+safe and a later run finds either nothing or a complete directory. The
+first start of a rebuilt archive removes the directories of its older
+builds that no running process started from (each start holds a lock in
+its directory while it runs), and ``corehost cache list`` and ``corehost
+cache clean`` show and clean the rest.
 
 The same file starts a built *foreign* host (a pluggy application such as
 datasette, llm or pytest, described by the builder rather than changed):
@@ -57,6 +59,11 @@ CACHE_COMMAND_ENV = "COREHOST_BUNDLE_CACHE"
 #: The build record of a foreign host's artifact: at the root of its ``.pyz``, at the top of its venv.
 RECORD_FILE = "corehost-build.json"
 _TMP_PREFIX = ".tmp-"
+#: In each unpacked folder: the absolute path of the archive it was unpacked from, so that the first start of
+#: a rebuilt archive removes the folders of its older builds (:func:`_prune`).
+_ORIGIN = ".corehost-archive"
+#: In each unpacked folder: the file every start running from it holds a lock in (:func:`_hold`).
+_LOCK = ".corehost-lock"
 _NAMES = {"cpython": "CPython", "pypy": "PyPy"}
 
 
@@ -135,10 +142,10 @@ def _fallback_root() -> str:
 
 
 def unpacked(archive: str, bundle: dict[str, Any]) -> str:
-    """The directory holding this bundle's site-packages, unpacking it on first use."""
+    """The directory holding this bundle's site-packages, unpacking it on first use; held for this process's life."""
     root = cache_root()
     target = os.path.join(root, bundle["id"])
-    if os.path.isdir(target):
+    if os.path.isdir(target) and _hold(target):
         return target
     try:
         return _unpack(archive, bundle, root)
@@ -155,7 +162,7 @@ def unpacked(archive: str, bundle: dict[str, Any]) -> str:
             file=sys.stderr,
         )
         target = os.path.join(fallback, bundle["id"])
-        if os.path.isdir(target):
+        if os.path.isdir(target) and _hold(target):
             return target
         try:
             return _unpack(archive, bundle, fallback)
@@ -164,6 +171,67 @@ def unpacked(archive: str, bundle: dict[str, Any]) -> str:
                 f"cannot unpack the bundle into {root} nor {fallback} ({exc2.strerror or exc2}); "
                 f"point {CACHE_ENV} at a writable directory"
             ) from None
+
+
+def _lock(folder: str) -> int | None:
+    """Lock this process's own byte of ``folder``'s lock file, for as long as the process runs.
+
+    A shared lock made of exclusive ones, with the ``os`` module alone
+    (importing ``fcntl`` for ``flock`` would cost a start about 0.3 ms): a
+    start locks the byte at its process id (``lockf``), which no other
+    process locks, and a pruner locks the whole file, which it gets only
+    while no start holds any byte of it. The descriptor is never closed (the
+    lock ends with the process) and is not inherited by child processes.
+    """
+    try:
+        fd = os.open(os.path.join(folder, _LOCK), os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        os.lseek(fd, os.getpid(), os.SEEK_SET)
+        os.lockf(fd, os.F_LOCK, 1)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _hold(target: str) -> bool:
+    """Mark ``target`` in use by this process; False if a pruner removed it meanwhile (it is then unpacked again).
+
+    A folder whose lock file cannot be opened (a read-only cache) runs unheld.
+    """
+    _lock(target)
+    return os.path.isdir(target)
+
+
+def _prune(root: str, keep: str, origin: str) -> None:
+    """Remove the folders of ``root`` unpacked from the archive at ``origin`` other than ``keep``, unless in use."""
+    # Only the first start of a new build prunes; every start reads this file.
+    import shutil
+
+    for name in os.listdir(root):
+        folder = os.path.join(root, name)
+        if folder == keep or name.startswith(_TMP_PREFIX):
+            continue
+        try:
+            with open(os.path.join(folder, _ORIGIN), encoding="utf-8") as f:
+                if f.read() != origin:
+                    continue
+            fd = os.open(os.path.join(folder, _LOCK), os.O_WRONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        doomed = os.path.join(root, f"{_TMP_PREFIX}{name}-{os.getpid()}")
+        try:
+            # From byte 0 to the end of the file and beyond: refused while any start holds its byte.
+            os.lockf(fd, os.F_TLOCK, 0)
+            # Renamed away before the lock is let go: a start that waited for it then finds no folder.
+            os.rename(folder, doomed)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        shutil.rmtree(doomed, ignore_errors=True)
 
 
 class _Window:
@@ -223,16 +291,26 @@ def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
                     mode = (entry.external_attr >> 16) & 0o777
                     if mode:
                         os.chmod(dest, mode)
+        origin = os.path.abspath(archive)
+        with open(os.path.join(tmp, _ORIGIN), "w", encoding="utf-8") as record:
+            record.write(origin)
+        open(os.path.join(tmp, _LOCK), "wb").close()
+        # Held before it is in place, so that no pruner can take it between the rename and the start.
+        fd = _lock(tmp)
         try:
             os.rename(tmp, target)
         except OSError:
             # Another process finished first: its directory is complete, use it.
-            if not os.path.isdir(target):
+            if fd is not None:
+                os.close(fd)
+            if not os.path.isdir(target) or not _hold(target):
                 raise
             shutil.rmtree(tmp, ignore_errors=True)
+            return target
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _prune(root, target, origin)
     return target
 
 

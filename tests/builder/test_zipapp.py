@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -169,20 +170,49 @@ def test_a_first_start_unpacks_and_a_later_one_imports_nothing_from_the_archive(
     assert [p.name for p in cache.iterdir()] == [folder.name]
 
 
-def test_a_changed_bundle_unpacks_into_a_new_folder(builder: Builder, tmp_path: Path) -> None:
-    """Rebuilt in place with one plugin edited: the next start unpacks the new files, never reusing the old folder."""
+#: Holds a bundle's folder as a start does (its own ``enter``), says so, then runs until stdin closes.
+HOLD = """
+import runpy, sys
+archive = sys.argv[1]
+runpy.run_path(archive, run_name="corehost_bundle")["enter"](archive)
+print(sys.path[0], flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_rebuilt_bundle_unpacks_anew_and_removes_its_older_folders_no_process_uses(
+    builder: Builder, tmp_path: Path
+) -> None:
+    """Rebuilt in place with one plugin edited: the next start unpacks the new files, never reusing the old folder.
+
+    Its first start removes the folders of older builds of the same file, except one that a running
+    process started from (it goes at the next new build's first start).
+    """
     from tests.builder.conftest import copy_project
 
     english = copy_project(ROOT / "plugins" / "greeter-en", tmp_path / "greeter-en")
-    out, cache = tmp_path / "g.pyz", tmp_path / "cache"
-    builder.ok("build", "--with", "./plugins/greet", "--with", english, "--output", out)
-    assert run_pyz(out, "greet", "Bob", env={"COREHOST_CACHE_DIR": str(cache)}).stdout == "Hello, Bob!\n"
-    (first,) = cache.iterdir()
     module = english / "src" / "corehost_greeter_en" / "__init__.py"
-    module.write_text(module.read_text().replace('punctuation: str = "!"', 'punctuation: str = "!!"'))
-    builder.ok("build", "--with", "./plugins/greet", "--with", english, "--output", out)
-    assert run_pyz(out, "greet", "Bob", env={"COREHOST_CACHE_DIR": str(cache)}).stdout == "Hello, Bob!!\n"
-    assert len([p for p in cache.iterdir() if p != first]) == 1
+    out, cache = tmp_path / "g.pyz", tmp_path / "cache"
+    env = clean_env({"COREHOST_CACHE_DIR": str(cache)})
+
+    def rebuild(punctuation: str) -> str:
+        text = re.sub(r'punctuation: str = "!*"', f'punctuation: str = "{punctuation}"', module.read_text())
+        module.write_text(text)
+        builder.ok("build", "--with", "./plugins/greet", "--with", english, "--output", out)
+        greeting = run_pyz(out, "greet", "Bob", env={"COREHOST_CACHE_DIR": str(cache)})
+        assert greeting.stdout == f"Hello, Bob{punctuation}\n", greeting.stderr
+        return sorted(p.name for p in cache.iterdir())
+
+    (first,) = rebuild("!")
+    with subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, env=env) as holder:  # fmt: skip
+        assert holder.stdout is not None and holder.stdout.readline().strip() == str(cache / first)
+        second = rebuild("!!")
+        assert first in second and len(second) == 2, "the running process's folder is kept"
+        assert holder.stdin is not None
+        holder.stdin.close()
+    (third,) = rebuild("!!!")
+    assert third not in second
 
 
 def test_double_build_is_byte_identical(builder: Builder, tmp_path: Path, pure_pyz: Path) -> None:

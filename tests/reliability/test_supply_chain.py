@@ -7,6 +7,7 @@ RECORD hashes and its build record, and a ``.pyz`` against its manifest.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import zipfile
@@ -175,6 +176,21 @@ def test_verify_names_a_changed_entry_of_a_pyz(builder: Builder, pyz: Path, tmp_
     assert result.stderr.splitlines()[1:] == [
         "  - entry site.zip/corehost_greet/__init__.py (package corehost_greet) was changed (its sha256 differs)"
     ]
+
+
+def test_verify_refuses_a_pyz_of_another_layout_naming_the_rebuild(builder: Builder, pyz: Path, tmp_path: Path) -> None:
+    from corehost_build.bundleformat import MANIFEST
+
+    with zipfile.ZipFile(pyz) as zf:
+        manifest = json.loads(zf.read(MANIFEST))
+    older = tmp_path / "older.pyz"
+    rewrite_entry(pyz, MANIFEST, json.dumps({**manifest, "format": 1}).encode(), older)
+    result = builder.run("verify", older)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"corehost-build: error: {older} has the layout of another corehost-build release (format 1, this one reads "
+        "2); rebuild it with this corehost-build (corehost-build build --output).\n"
+    )
 
 
 def test_verify_compares_the_build_record_with_what_the_pyz_holds(builder: Builder, pyz: Path, tmp_path: Path) -> None:
