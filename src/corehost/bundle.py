@@ -280,12 +280,17 @@ def _unpack(archive: str, bundle: dict[str, Any], root: str) -> str:
             start = (
                 info.header_offset + 30 + int.from_bytes(lengths[:2], "little") + int.from_bytes(lengths[2:], "little")
             )
+            made = {tmp}
             with zipfile.ZipFile(_Window(f, start, info.file_size)) as site:
                 for entry in site.infolist():
                     if entry.is_dir():
                         continue
                     dest = os.path.join(tmp, entry.filename)
-                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    folder = os.path.dirname(dest)
+                    if folder not in made:
+                        # Once per folder: a failing mkdir of an existing one costs as much as making it.
+                        os.makedirs(folder, exist_ok=True)
+                        made.add(folder)
                     with site.open(entry) as src, open(dest, "wb") as out:
                         shutil.copyfileobj(src, out)
                     mode = (entry.external_attr >> 16) & 0o777
