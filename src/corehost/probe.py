@@ -31,25 +31,21 @@ error's exit code.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import importlib
 import json
 import sys
 from collections.abc import Sequence
-from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corehost import __version__
-from corehost.bundle import current
-from corehost.discovery import Selection, discover
 from corehost.errors import CorehostError
-from corehost.frozen import load_frozen, to_data
-from corehost.guards import check_all
-from corehost.hostspec import COREHOST, HOSTS_GROUP, HostSpec, find_host
-from corehost.interface_info import describe_interface
-from corehost.problems import Problem
-from corehost.registry import Entry, import_target, on_import
+
+if TYPE_CHECKING:
+    import argparse
+
+    from corehost.hostspec import HostSpec
+    from corehost.registry import Entry
 
 #: The JSON format's major version: bumped when a reader of the old one would misread the new one.
 PROBE = 1
@@ -70,9 +66,28 @@ def _announce(entry: Entry) -> None:
     print(ANNOUNCE + announcement(entry), file=sys.__stderr__, flush=True)
 
 
-def inspect(host: str | HostSpec = COREHOST) -> dict[str, Any]:
-    """Guard problems, registry data and providing distributions of ``host`` in this environment."""
-    spec = find_host(host) if isinstance(host, str) else host
+def preload() -> None:
+    """Import the runtime that :func:`inspect` runs on, before it imports any plugin.
+
+    This module itself loads none of it, so that a tool reading its
+    constants (the builder) stays light; a tool that starts the probe ahead
+    of time (the builder, while it still installs a venv) calls this first,
+    to spend the wait on these imports.
+    """
+    import importlib.metadata  # noqa: F401  # loaded here rather than as discover() goes: the point of preloading
+
+    from corehost import bundle, discovery, frozen, guards, hostspec, registry  # noqa: F401
+
+
+def inspect(host: str | HostSpec | None = None) -> dict[str, Any]:
+    """Guard problems, registry data and providing distributions of ``host`` (corehost by default) here."""
+    # The runtime on use: PROBE and ANNOUNCE are read without it (see preload).
+    from corehost.discovery import Selection, discover
+    from corehost.frozen import to_data
+    from corehost.guards import check_all
+    from corehost.hostspec import COREHOST, find_host
+
+    spec = COREHOST if host is None else find_host(host) if isinstance(host, str) else host
     registry = discover(Selection(core=spec.distribution), spec=spec)
     problems, hooks = check_all(registry)
     return {
@@ -88,6 +103,14 @@ def inspect_frozen() -> dict[str, Any]:
     Versions are not checked: they need installed metadata, which a bundle
     run from its zip does not serve.
     """
+    # The runtime on use: PROBE and ANNOUNCE are read without it (see preload).
+    from corehost.bundle import current
+    from corehost.frozen import load_frozen
+    from corehost.guards import check_all
+    from corehost.hostspec import COREHOST
+    from corehost.problems import Problem
+    from corehost.registry import import_target
+
     manifest = current()
     if manifest is None:
         raise CorehostError(
@@ -110,6 +133,10 @@ def inspect_frozen() -> dict[str, Any]:
 
 def interface(namespace: str) -> dict[str, Any]:
     """The namespace's owner and its version, and its interface described."""
+    # The runtime on use: PROBE and ANNOUNCE are read without it (see preload).
+    from corehost.discovery import Selection, discover
+    from corehost.interface_info import describe_interface
+
     info = discover(Selection()).namespace(namespace)
     return {
         "namespace": namespace,
@@ -121,6 +148,11 @@ def interface(namespace: str) -> dict[str, Any]:
 
 def hosts() -> dict[str, Any]:
     """Every host declared in ``corehost.hosts``: name, where its spec lives, which distribution declares it."""
+    # Metadata on use: PROBE and ANNOUNCE are read without it (see preload).
+    from importlib.metadata import entry_points
+
+    from corehost.hostspec import HOSTS_GROUP
+
     declared = [
         {"name": ep.name, "target": ep.value, "distribution": ep.dist.name if ep.dist else ""}
         for ep in entry_points(group=HOSTS_GROUP)
@@ -130,6 +162,11 @@ def hosts() -> dict[str, Any]:
 
 def parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The probe's command line: a global ``--announce``, then one command."""
+    # On use: a tool reading PROBE and ANNOUNCE parses no command line.
+    import argparse
+
+    from corehost.hostspec import COREHOST
+
     root = argparse.ArgumentParser(prog=prog, description="Answer a tool's questions about this environment as JSON.")
     root.add_argument("--announce", action="store_true", help="name each entry point on stderr before importing it")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -156,6 +193,9 @@ def answer(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """Parse ``argv``, print the answer on stdout; an error is one line on stderr and its exit code."""
+    # The runtime on use: PROBE and ANNOUNCE are read without it (see preload).
+    from corehost.registry import on_import
+
     args = parser(prog).parse_args(argv)
     if args.announce:
         on_import(_announce)

@@ -8,12 +8,36 @@ imports and blocks on its stdin, then changes the venv, then gives the go.
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from corehost_build.guards import EarlyGuards, inspect_target
 
-from tests.conftest import MakeVenv
+from tests.conftest import MakeVenv, clean_env
+
+#: Prints the runtime's modules (and pluggy's, and importlib.metadata's) loaded after importing the probe.
+LOADED = (
+    "import sys, corehost.probe\n"
+    "{}\n"
+    "print(sorted(m for m in sys.modules if m.startswith(('corehost.', 'pluggy', 'importlib.metadata'))))"
+)
+
+
+def loaded(then: str = "") -> set[str]:
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", LOADED.format(then)], capture_output=True, text=True, env=clean_env(), check=True
+    )
+    return set(ast.literal_eval(result.stdout))
+
+
+def test_the_probe_s_constants_load_no_runtime_and_preload_loads_what_inspect_runs_on() -> None:
+    # The builder reads PROBE and ANNOUNCE; the runtime is the target's business.
+    assert loaded() == {"corehost.errors", "corehost.probe"}
+    preloaded = loaded("corehost.probe.preload()")
+    assert {"corehost.guards", "corehost.discovery", "corehost.frozen", "pluggy", "importlib.metadata"} <= preloaded
 
 
 def blocked(pid: int) -> None:

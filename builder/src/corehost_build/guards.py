@@ -152,7 +152,7 @@ def _report(returncode: int, stdout: str, stderr_text: str, where: str) -> dict[
 STALE = 75
 
 #: The guard run started while the staged venv is still being installed (argv: the probe's arguments). It
-#: imports the probe, and with it the runtime, from the distributions linked from the last build, then waits
+#: imports the probe and preloads the runtime, from the distributions linked from the last build, then waits
 #: for a line on stdin: ``go`` once the install is done (anything else: the build stopped; it exits). Before
 #: checking anything it makes sure it is the process a fresh start would be now: every module it took from
 #: the venv is still the one the import system finds, in the same file (inode, size, mtime), and the venv's
@@ -193,7 +193,10 @@ def unchanged(modules):
     return True
 started = hooks()
 try:
-    from corehost.probe import main
+    from corehost import probe
+    # A corehost older than preload() imports the runtime with the probe itself.
+    getattr(probe, "preload", lambda: None)()
+    main = probe.main
 except BaseException:
     main = None
 modules = imported()
