@@ -26,6 +26,7 @@ from tests.conftest import ROOT, build_wheel
 KINDS = {"venv": ("--venv", "venv"), "pyz": ("--output", "x.pyz")}
 AHEAD = "guards passed inside it, written while the staged venv's guards ran"
 UP_TO_DATE = "is up to date: same inputs, same lock, unchanged since it was built; nothing was written"
+SEEDED = "(linked while the wheels were built)"
 
 
 def plugins_copy(tmp_path: Path) -> Path:
@@ -91,7 +92,8 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
 
     before = installed() if kind == "venv" else 0
     app = plugins / "greet" / "src" / "corehost_greet" / "app.py"
-    app.write_text(app.read_text(encoding="utf-8") + "\nEDITED = 'rebuild test'\n", encoding="utf-8")
+    # An edit of each kind's own: a wheel of the same files would come from the session's cache, not be built.
+    app.write_text(app.read_text(encoding="utf-8") + f"\nEDITED = 'rebuild test {kind}'\n", encoding="utf-8")
     second, stderr = build(builder, "--plugins-dir", plugins, flag, dest)
     assert second["up_to_date"] is False
     assert sorted(p.name for p in dest.parent.iterdir()) == [name], "nothing of the replaced build is left beside it"
@@ -112,15 +114,48 @@ def test_an_edited_plugin_is_rebuilt_from_the_last_lock(builder: Builder, tmp_pa
     else:
         with zipfile.ZipFile(dest) as zf, zipfile.ZipFile(zf.open("site.zip")) as site:
             shipped = site.read("corehost_greet/app.py").decode("utf-8")
-    assert "EDITED = 'rebuild test'" in shipped
+    assert f"EDITED = 'rebuild test {kind}'" in shipped
     kept = len(first["packages"]) - 1
-    assert f"{kept} of {kept + 1} packages kept from the last build, the rest installed" in stderr
+    assert f"{kept} of {kept + 1} packages kept from the last build {SEEDED}, the rest installed" in stderr, (
+        "the staged venv was seeded while the edited plugin's wheel was built"
+    )
     assert "runtime imported while installing" in stderr, "the guards' process started before the install ended"
     if kind == "venv":
         assert installed() == before, "an unchanged package is the last build's install, linked"
         fresh = tmp_path / "fresh"
         build(builder, "--plugins-dir", plugins, flag, fresh)
         assert tree(dest) == tree(fresh), "a venv linked from its seed holds what a fresh install does"
+
+
+def test_a_second_edited_plugin_makes_the_venv_staged_again(builder: Builder, tmp_path: Path) -> None:
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "venv"
+    build(builder, "--plugins-dir", plugins, "--venv", dest)
+    for source in ("greet/src/corehost_greet/app.py", "greeter-en/src/corehost_greeter_en/__init__.py"):
+        path = plugins / source
+        path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    second, stderr = build(builder, "--plugins-dir", plugins, "--venv", dest)
+    # Seeded while the first wheel was built, the venv holds the second plugin's last install: not this lock's.
+    kept = len(second["packages"]) - 2
+    assert f"{kept} of {kept + 2} packages kept from the last build, the rest installed" in stderr
+    assert SEEDED not in stderr and "runtime imported while installing" in stderr
+    fresh = tmp_path / "fresh"
+    build(builder, "--plugins-dir", plugins, "--venv", fresh)
+    assert tree(dest) == tree(fresh)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_rebuilt_wheel_that_is_the_same_leaves_nothing_beside_the_destination(
+    builder: Builder, tmp_path: Path, kind: str
+) -> None:
+    flag, name = KINDS[kind]
+    plugins, dest = plugins_copy(tmp_path), tmp_path / "out" / name
+    build(builder, "--plugins-dir", plugins, flag, dest)
+    before = state(dest)[1:]
+    # Not in the wheel: the project's files changed, so its wheel is built again, into the same bytes.
+    (plugins / "greet" / "NOTES.txt").write_text("not shipped\n", encoding="utf-8")
+    again, _ = build(builder, "--plugins-dir", plugins, flag, dest)
+    assert again["up_to_date"] is True
+    assert state(dest)[1:] == before, "what was staged while the wheel was built is gone, the destination untouched"
 
 
 def tree(venv: Path) -> dict[str, bytes]:

@@ -14,6 +14,7 @@ import dataclasses
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, pin
 from corehost_build.specs import default_host
 from corehost_build.target import Target
+from corehost_build.wheels import project_name
 
 if TYPE_CHECKING:
     from corehost_build.zipapp import Zipapp
@@ -125,16 +127,65 @@ def build(request: BuildRequest, progress: Progress | None = None) -> BuildResul
         raise unwritable(output.flag, Path(os.path.abspath(output.dest)), exc) from None
 
 
-def _pin_all(request: BuildRequest) -> list[Pinned]:
-    """Every input as a requirement line; local projects built into wheels (cached by their contents)."""
+def _pin_all(request: BuildRequest, meanwhile: Callable[[Path], object]) -> list[Pinned]:
+    """Every input as a requirement line; local projects built into wheels (cached by their contents).
+
+    ``meanwhile`` is called while a project's backend builds its wheel (see :class:`Meanwhile`).
+    """
     host = request.host or default_host()
-    pinned = [pin(host, "host", offline=request.offline)]
-    pinned += [pin(s, "plugin", offline=request.offline) for s in request.plugins]
-    pinned += [pin(s, "replacement", offline=request.offline, name=n) for n, s in request.replace.items()]
+    pinned = [pin(host, "host", offline=request.offline, while_building=meanwhile)]
+    pinned += [pin(s, "plugin", offline=request.offline, while_building=meanwhile) for s in request.plugins]
+    pinned += [
+        pin(s, "replacement", offline=request.offline, name=n, while_building=meanwhile)
+        for n, s in request.replace.items()
+    ]
     if foreign_host(request) is None and not any(p.name == "corehost" for p in pinned):
         # A host application builds on a corehost too: the one the builder came with (a foreign host needs none).
-        pinned.append(pin(default_host(), "runtime", offline=request.offline))
+        pinned.append(pin(default_host(), "runtime", offline=request.offline, while_building=meanwhile))
     return pinned
+
+
+class Meanwhile:
+    """What the builder does while the first project's backend builds its wheel, in a process of its own.
+
+    A new wheel means a new lock, hence most likely a build: its modules are
+    loaded then, and, for a corehost build with a seed, the staging venv is
+    made and seeded with everything but that project, its guard process
+    started (:func:`corehost_build.rebuild.stage_ahead`), on a core the backend
+    leaves free. :attr:`seeded` is what was staged; whoever made this
+    discards it unless the pipeline takes it over.
+    """
+
+    def __init__(self, request: BuildRequest, output: Output, python: str) -> None:
+        self.request, self.output, self.python = request, output, python
+        self.seeded: rebuild.Seeded | None = None
+        self._called = False
+
+    def __call__(self, project: Path) -> None:
+        if self._called:
+            return
+        self._called = True
+        # The build's modules are loaded now, not by an up-to-date rebuild (which builds no wheel).
+        from importlib import import_module
+
+        import_module("corehost_build.pipeline")
+        if self.output.single_file:
+            import_module("corehost_build.zipapp")
+        request = self.request
+        if request.host is not None or foreign_host(request) is not None or request.from_lock is not None:
+            return
+        name = project_name(project)
+        if name is not None:
+            self.seeded = rebuild.stage_ahead(
+                self.output.dest, self.python, single_file=self.output.single_file, rebuilding=name
+            )
+
+    def discard(self) -> None:
+        """Remove what was staged ahead, unless the pipeline took it over (which then discards it itself)."""
+        if self.seeded is not None:
+            self.seeded.drop()
+            self.seeded.staging.discard()
+            self.seeded = None
 
 
 def _fingerprint(request: BuildRequest, output: Output, target: Target, python: str, lock_text: str) -> str:
@@ -191,23 +242,27 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
     # Until the destination is known to need a build and is this build's to write, progress is held: an
     # up-to-date rebuild says one line, and a destination that cannot be written is the only thing said.
     progress.hold()
+    meanwhile = Meanwhile(request, output, python)
     try:
-        known, pinned, key, reused = _lock_of(request, output, progress, target)
+        known, pinned, key, reused = _lock_of(request, output, progress, target, meanwhile)
+        local_wheels = [p.wheel for p in pinned if p.wheel is not None]
+        if known is not None:
+            print_ = _fingerprint(request, output, target, python, known)
+            done = _already_built(request, output, progress, print_, known, local_wheels)
+            if done is not None:
+                meanwhile.discard()
+                return done
     except BaseException:
+        meanwhile.discard()
         progress.release(show=False)
         raise
-    local_wheels = [p.wheel for p in pinned if p.wheel is not None]
-    if known is not None:
-        print_ = _fingerprint(request, output, target, python, known)
-        done = _already_built(request, output, progress, print_, known, local_wheels)
-        if done is not None:
-            return done
     # The pipeline's modules (guards, the runtime's probe, zipapp: about 20 ms to import) are loaded only
     # once the destination needs building: an up-to-date rebuild is the interpreter's start and a few stats.
     from corehost_build.pipeline import make
 
     try:
-        result, lock_text = make(request, output, progress, target, python, pinned, reused)
+        # From here the pipeline owns what was staged ahead, and discards it on failure.
+        result, lock_text = make(request, output, progress, target, python, pinned, reused, meanwhile.seeded)
     except DescribedHost as found:
         # A pluggy host with no description: built again as one, without the corehost runtime it was tried with
         # (the foreign guards step says what was inferred).
@@ -221,7 +276,7 @@ def _build(request: BuildRequest, output: Output, progress: Progress) -> BuildRe
 
 
 def _lock_of(
-    request: BuildRequest, output: Output, progress: Progress, target: Target
+    request: BuildRequest, output: Output, progress: Progress, target: Target, meanwhile: Meanwhile
 ) -> tuple[str | None, list[Pinned], str, tuple[str, str] | None]:
     """The inputs made ready, and what is known of the lock before anything is resolved.
 
@@ -232,7 +287,7 @@ def _lock_of(
     """
     if request.from_lock is None:
         with progress.step("wheels"):
-            pinned = _pin_all(request)
+            pinned = _pin_all(request, meanwhile)
             local = [p for p in pinned if p.wheel is not None]
             progress.note(f"{len(local)} local wheel(s), {sum(p.cached for p in local)} from cache")
         local_wheels = [p.wheel for p in pinned if p.wheel is not None]

@@ -45,7 +45,7 @@ from corehost_build.lock import LockedPackage, check_python, digest, export, ins
 from corehost_build.outputs import Output, Staged
 from corehost_build.progress import Progress
 from corehost_build.provides import no_module_warning, require_plugins
-from corehost_build.rebuild import clear_later, keep_staged, last_registry, stage_venv
+from corehost_build.rebuild import Seeded, clear_later, keep_staged, last_registry, stage_venv
 from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, compile_lock
 from corehost_build.target import Target, install_target
@@ -64,14 +64,20 @@ def make(
     python: str,
     pinned: list[Pinned],
     reused: tuple[str, str] | None,
+    seeded: Seeded | None = None,
 ) -> tuple[BuildResult, str]:
     """Build into ``output``'s destination: the result, and the lock's portable text.
 
     ``reused`` is the last lock for these inputs (portable, installable), followed unless
     ``--upgrade-package`` asks for a resolve that prefers it; ``None`` resolves from scratch.
+    ``seeded`` is a staging folder whose venv was seeded while a wheel was built
+    (:func:`corehost_build.rebuild.stage_ahead`): this build's own, its venv kept if it fits the lock.
     """
     local_wheels = [p.wheel for p in pinned if p.wheel is not None]
-    with Staging(output.dest, file=output.single_file) as staging, ExitStack() as running:
+    made_staging = seeded.staging if seeded is not None else Staging(output.dest, file=output.single_file)
+    with made_staging as staging, ExitStack() as running:
+        if seeded is not None and seeded.early is not None:
+            running.enter_context(seeded.early)
         progress.release()
         if request.from_lock is not None:
             lock_file = request.from_lock.resolve()
@@ -110,9 +116,18 @@ def make(
         lock_text = portable(lock_file, local_wheels)
         early: EarlyGuards | None = None
         with progress.step("install"):
-            linked = stage_venv(staging, python, packages, progress)
-            if _start_early(request, pinned, linked, staging, lock_file):
-                early = running.enter_context(EarlyGuards(venv_python(staging.venv), COREHOST))
+            if seeded is not None and seeded.fits(packages):
+                early = seeded.early
+                progress.note(
+                    f"{len(seeded.linked)} of {len(packages)} packages kept from the last build (linked while the "
+                    "wheels were built), the rest installed"
+                )
+            else:
+                if seeded is not None:
+                    seeded.drop()
+                linked = stage_venv(staging, python, packages, progress)
+                if _start_early(request, pinned, linked, staging, lock_file):
+                    early = running.enter_context(EarlyGuards(venv_python(staging.venv), COREHOST))
             install_lock(install_from, staging.venv, offline=request.offline, compile_bytecode=request.compile_bytecode)
             if target.cross:
                 install_target(install_from, staging.root / "site", target, offline=request.offline)

@@ -61,6 +61,15 @@ without re-hashing, so linking them trusts nothing a cold build does not.
 Nothing writes into a linked file: installers, the interpreter's bytecode
 and the builder's own files replace files by renaming.
 
+An edited plugin's rebuild does not wait for its wheel to stage: while
+the project's backend builds it, in a process of its own, the staging
+venv is made and seeded with every distribution of the seed but that
+project, and the guards' process is started on the linked runtime
+(:func:`stage_ahead`). Once the lock is known, that venv is kept only if
+it links exactly what the lock would have it link (:meth:`Seeded.fits`),
+else it is staged again; a wheel that comes out the same (a file outside
+it was edited) makes the build up to date, and the staging is removed.
+
 What a commit replaces (the old venv, the last seed) is not deleted while
 the user waits: the staging folder holding it is renamed into ``trash/``
 and a process of its own deletes it (:func:`clear_later`); ``trash/`` is
@@ -84,13 +93,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corehost_build import __version__
-from corehost_build.atomic import write_atomic
+from corehost_build.atomic import Staging, write_atomic
 from corehost_build.cache import cache_dir
+from corehost_build.errors import BuildError
 from corehost_build.lock import WHEELS_DIR, LockedPackage
-from corehost_build.venv import create_venv, link_installed
+from corehost_build.venv import create_venv, link_installed, venv_python
 
 if TYPE_CHECKING:
-    from corehost_build.atomic import Staging
+    from corehost_build.guards import EarlyGuards
     from corehost_build.progress import Progress
 
 
@@ -320,6 +330,71 @@ def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage],
         return set()
     progress.note(f"{len(linked)} of {len(packages)} packages kept from the last build, the rest installed")
     return linked
+
+
+@dataclass
+class Seeded:
+    """A staging venv seeded while a local project's wheel was still being built (see :func:`stage_ahead`)."""
+
+    staging: Staging
+    seed: Seed
+    #: (normalised name, normalised version) of every distribution linked from the seed.
+    kept: frozenset[tuple[str, str]]
+    #: Their normalised names.
+    linked: set[str]
+    #: The guards' process, started on the linked runtime (see :class:`corehost_build.guards.EarlyGuards`).
+    early: EarlyGuards | None = None
+
+    def fits(self, packages: Sequence[LockedPackage]) -> bool:
+        """Whether this venv holds exactly what :func:`stage_venv` would link for the lock ``packages``."""
+        return {(name, version) for name, version, _ in self.seed.packages & {_identity(p) for p in packages}} == set(
+            self.kept
+        )
+
+    def drop(self) -> None:
+        """Give up the venv (the staging folder stays, for :func:`stage_venv` to fill afresh)."""
+        if self.early is not None:
+            self.early.__exit__(None, None, None)
+            self.early = None
+        shutil.rmtree(self.staging.venv, ignore_errors=True)
+
+
+def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: str) -> Seeded | None:
+    """Stage and seed the venv of a build while the wheel of project ``rebuilding`` is being built.
+
+    A new wheel is the usual start of a rebuild after an edit, and the lock
+    it leads to is mostly the last one: every distribution of the seed but
+    ``rebuilding`` is linked now, and the runtime's guard process is started
+    on it, instead of after the wheels and the lock. The pipeline keeps this
+    venv only if the lock turns out to link exactly these distributions
+    (:meth:`Seeded.fits`), else it stages again. ``None`` when there is no
+    seed, or anything fails: the build then stages as it goes, and reports
+    whatever went wrong in its own words.
+    """
+    seed = seed_of(dest, single_file=single_file)
+    if seed is None:
+        return None
+    try:
+        staging = Staging(dest, file=single_file)
+    except (OSError, BuildError):
+        return None
+    kept = frozenset((name, version) for name, version, _ in seed.packages if name != rebuilding)
+    try:
+        create_venv(staging.venv, python)
+        if (seed.venv / "pyvenv.cfg").read_bytes() != (staging.venv / "pyvenv.cfg").read_bytes():
+            staging.discard()
+            return None
+        linked = link_installed(seed.venv, staging.venv, lambda name, version: (name, version) in kept)
+    except (OSError, BuildError):
+        staging.discard()
+        return None
+    ahead = Seeded(staging, seed, kept, linked)
+    if "corehost" in linked:
+        # Imported here: the guards' module is the build's, which an up-to-date rebuild never loads.
+        from corehost_build.guards import EarlyGuards
+
+        ahead.early = EarlyGuards(venv_python(staging.venv), "corehost")
+    return ahead
 
 
 def keep_staged(staging: Staging, packages: Sequence[LockedPackage], registry: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ without making it a plugin.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +40,25 @@ class Pinned:
         return Party(self.role, self.name, self.version, self.spec.given_as or f"{words[self.role]} {self.spec.text}")
 
 
-def pin(spec: Spec, role: str, *, offline: bool = False, name: str | None = None) -> Pinned:
-    """Turn one input into a requirement line, building a local project into a wheel."""
+def pin(
+    spec: Spec,
+    role: str,
+    *,
+    offline: bool = False,
+    name: str | None = None,
+    while_building: Callable[[Path], object] | None = None,
+) -> Pinned:
+    """Turn one input into a requirement line, building a local project into a wheel.
+
+    ``while_building`` is :func:`~corehost_build.wheels.build_project`'s: called while a wheel is being built.
+    """
     if spec.kind in (PROJECT, WHEEL):
         assert spec.path is not None
-        wheel, cached = build_project(spec.path, offline=offline) if spec.kind == PROJECT else (spec.path, False)
+        wheel, cached = (
+            build_project(spec.path, offline=offline, while_building=while_building)
+            if spec.kind == PROJECT
+            else (spec.path, False)
+        )
         dist, version = wheel_identity(wheel)
         if name is not None and canonicalize_name(name) != dist:
             raise SpecError(

@@ -27,9 +27,10 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from corehost_build.atomic import atomic_dir
 from corehost_build.cache import cache_dir
@@ -69,8 +70,15 @@ def wheel_identity(wheel: Path) -> tuple[str, str]:
     return str(name), str(version)
 
 
-def build_project(project: Path, *, offline: bool = False) -> tuple[Path, bool]:
-    """The wheel of ``project`` and whether it came from the cache."""
+def build_project(
+    project: Path, *, offline: bool = False, while_building: Callable[[Path], object] | None = None
+) -> tuple[Path, bool]:
+    """The wheel of ``project`` and whether it came from the cache.
+
+    ``while_building(project)`` is called once the backend's process is
+    started (not for a cached wheel), for the caller to do its own work
+    while it runs.
+    """
     key = project_digest(project)
     slot = cache_dir() / "wheels" / key
     cached = sorted(slot.glob("*.whl")) if slot.is_dir() else []
@@ -80,7 +88,7 @@ def build_project(project: Path, *, offline: bool = False) -> tuple[Path, bool]:
         shutil.rmtree(slot, ignore_errors=True)  # a damaged entry: never trust it, rebuild
     try:
         with atomic_dir(slot) as staging:
-            if _build_in_kept_env(project, staging, offline=offline):
+            if _build_in_kept_env(project, staging, offline=offline, while_building=while_building):
                 return slot / sorted(staging.glob("*.whl"))[0].name, False
             args = ["build", "--wheel", "--quiet", "--out-dir", str(staging), str(project)]
             if offline:
@@ -118,6 +126,15 @@ print(backend.build_wheel(sys.argv[2]))
 """
 
 
+def project_name(project: Path) -> str | None:
+    """The normalised distribution name ``project``'s ``pyproject.toml`` gives (PEP 621: never dynamic)."""
+    try:
+        name = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8")).get("project", {}).get("name")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return canonicalize_name(name) if isinstance(name, str) else None
+
+
 def _build_system(project: Path) -> tuple[list[str], str] | None:
     """The project's build requirements and backend, when its backend is an installable package."""
     try:
@@ -150,22 +167,30 @@ def _kept_env(requires: list[str], *, offline: bool) -> Path | None:
     return env if (env / "bin" / "python").exists() else None
 
 
-def _build_in_kept_env(project: Path, out: Path, *, offline: bool) -> bool:
+def _build_in_kept_env(
+    project: Path, out: Path, *, offline: bool, while_building: Callable[[Path], object] | None = None
+) -> bool:
     """Build ``project``'s wheel into ``out`` with its backend in a kept environment; say whether it worked."""
     system = _build_system(project)
     env = _kept_env(system[0], offline=offline) if system is not None else None
     if system is None or env is None:
         return False
-    result = subprocess.run(
+    with subprocess.Popen(
         [str(env / "bin" / "python"), "-I", "-c", HOOK, system[1], str(out)],
         cwd=project,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=tool_env(),
-        timeout=900,
-        check=False,
-    )
-    if result.returncode == 0 and len(list(out.glob("*.whl"))) == 1:
+    ) as backend:
+        try:
+            if while_building is not None:
+                while_building(project)
+            backend.communicate(timeout=900)
+        except BaseException:
+            backend.kill()
+            raise
+    if backend.returncode == 0 and len(list(out.glob("*.whl"))) == 1:
         return True
     for leftover in out.iterdir():
         if leftover.is_dir():
