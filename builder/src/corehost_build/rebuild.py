@@ -393,7 +393,10 @@ def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: str) 
         # Imported here: the guards' module is the build's, which an up-to-date rebuild never loads.
         from corehost_build.guards import EarlyGuards
 
-        ahead.early = EarlyGuards(venv_python(staging.venv), "corehost")
+        try:
+            ahead.early = EarlyGuards(venv_python(staging.venv), "corehost")
+        except OSError:
+            pass  # the interpreter did not start: the guards start it again after the install, and report why
     return ahead
 
 
