@@ -76,6 +76,9 @@ def preload() -> None:
     """
     import importlib.metadata  # noqa: F401  # loaded here rather than as discover() goes: the point of preloading
 
+    # The declared-version checks' parser, which corehost.versions loads only when they run.
+    import packaging.requirements  # noqa: F401
+
     from corehost import bundle, discovery, frozen, guards, hostspec, registry  # noqa: F401
 
 

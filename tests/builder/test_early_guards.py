@@ -18,11 +18,11 @@ from corehost_build.guards import EarlyGuards, inspect_target
 
 from tests.conftest import MakeVenv, clean_env
 
-#: Prints the runtime's modules (and pluggy's, and importlib.metadata's) loaded after importing the probe.
+#: Prints the modules of corehost, pluggy, packaging and importlib.metadata loaded after importing the probe.
 LOADED = (
     "import sys, corehost.probe\n"
     "{}\n"
-    "print(sorted(m for m in sys.modules if m.startswith(('corehost.', 'pluggy', 'importlib.metadata'))))"
+    "print(sorted(m for m in sys.modules if m.startswith(('corehost.', 'pluggy', 'packaging', 'importlib.metadata'))))"
 )
 
 
@@ -37,7 +37,8 @@ def test_the_probe_s_constants_load_no_runtime_and_preload_loads_what_inspect_ru
     # The builder reads PROBE and ANNOUNCE; the runtime is the target's business.
     assert loaded() == {"corehost.errors", "corehost.probe"}
     preloaded = loaded("corehost.probe.preload()")
-    assert {"corehost.guards", "corehost.discovery", "corehost.frozen", "pluggy", "importlib.metadata"} <= preloaded
+    wanted = {"corehost.guards", "corehost.discovery", "corehost.frozen", "pluggy", "importlib.metadata"}
+    assert wanted | {"packaging.requirements"} <= preloaded
 
 
 def blocked(pid: int) -> None:
