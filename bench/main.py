@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -23,7 +24,7 @@ from bench.envs import ROOT, Builder
 from bench.foreign import FOREIGN_SMOKE, ForeignPlan, run_foreign
 from bench.http import HTTP_SMOKE, HttpPlan, run_http
 from bench.isolation import ISOLATION_SMOKE, IsolationPlan, run_isolation
-from bench.stats import Sample
+from bench.stats import BUNDLE_CACHE_ENV, Sample
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="corehost-bench-"))
     print(f"bench: scratch folder {work}", flush=True)
+    # Every .pyz unpacks on its first start: into the scratch folder (removed at the end), never the user's cache;
+    # a side that times first starts names a folder of its own.
+    os.environ[BUNDLE_CACHE_ENV] = str(work / "unpacked")
     plan = SMOKE if args.smoke else Plan()
     try:
         if args.only == "http":

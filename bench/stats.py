@@ -15,6 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: Where a ``.pyz`` unpacks (see :func:`corehost.bundle.cache_root`): the one ``COREHOST_*`` variable a timed
+#: subprocess keeps.
+BUNDLE_CACHE_ENV = "COREHOST_CACHE_DIR"
+
 
 @dataclass
 class Sample:
@@ -44,10 +48,12 @@ def bench_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
     ``PYTHONDONTWRITEBYTECODE`` is removed (with it every start would
     recompile every module, which no user pays), and so is anything that
-    would point an interpreter or uv somewhere else.
+    would point an interpreter or uv somewhere else; but for where bundles
+    unpack (:data:`BUNDLE_CACHE_ENV`), which ``bench/run`` points into its
+    scratch folder.
     """
     drop = ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "COREHOST_", "PYTHONSTARTUP")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) or k == BUNDLE_CACHE_ENV}
     env.update(extra or {})
     return env
 
