@@ -218,20 +218,36 @@ def _prune(root: str, keep: str, origin: str) -> None:
             with open(os.path.join(folder, _ORIGIN), encoding="utf-8") as f:
                 if f.read() != origin:
                     continue
-            fd = os.open(os.path.join(folder, _LOCK), os.O_WRONLY | os.O_CLOEXEC)
         except OSError:
             continue
-        doomed = os.path.join(root, f"{_TMP_PREFIX}{name}-{os.getpid()}")
-        try:
-            # From byte 0 to the end of the file and beyond: refused while any start holds its byte.
-            os.lockf(fd, os.F_TLOCK, 0)
-            # Renamed away before the lock is let go: a start that waited for it then finds no folder.
-            os.rename(folder, doomed)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
-        shutil.rmtree(doomed, ignore_errors=True)
+        doomed = _take(folder)
+        if doomed is not None:
+            shutil.rmtree(doomed, ignore_errors=True)
+
+
+def _take(folder: str) -> str | None:
+    """Move ``folder`` out of the way for deletion; ``None`` while a running process holds it.
+
+    A folder whose lock file cannot be opened is not taken: nothing can
+    tell whether it is in use.
+    """
+    try:
+        fd = os.open(os.path.join(folder, _LOCK), os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    root, name = os.path.split(folder)
+    doomed = os.path.join(root, f"{_TMP_PREFIX}{name}-{os.getpid()}")
+    try:
+        # From byte 0 to the end of the file and beyond: refused while any start holds its byte. A
+        # process's own locks never refuse it, so ``cache clean --all`` takes the running bundle's folder.
+        os.lockf(fd, os.F_TLOCK, 0)
+        # Renamed away before the lock is let go: a start that waited for it then finds no folder.
+        os.rename(folder, doomed)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return doomed
 
 
 class _Window:
@@ -354,18 +370,43 @@ def cache_entries() -> list[dict[str, Any]]:
     return out
 
 
-def clean_cache(keep_current: bool = True) -> list[str]:
-    """Remove unpacked bundles other than the running one; return what was removed."""
+def clean_cache(keep_current: bool = True) -> tuple[list[str], list[str]]:
+    """Remove unpacked bundles other than the running one; return what was removed and what is in use.
+
+    A folder that another running process started from is kept (removing
+    it would break that process's next import); so is a partial unpack
+    younger than a minute, which a first start may still be writing. A
+    folder with no lock file (unpacked by an older corehost) is removed.
+    """
     # ``cache clean`` only; every start reads this file.
     import shutil
+    import time
 
-    removed = []
+    removed, in_use = [], []
     for entry in cache_entries():
         if entry["current"] and keep_current:
             continue
-        shutil.rmtree(entry["path"], ignore_errors=True)
+        doomed: str | None = entry["path"]
+        if entry["partial"]:
+            if time.time() - entry["mtime"] < 60:
+                in_use.append(entry["path"])
+                continue
+        elif os.path.exists(os.path.join(entry["path"], _LOCK)):
+            doomed = _take(entry["path"])
+        if doomed is None:
+            in_use.append(entry["path"])
+            continue
+        shutil.rmtree(doomed, ignore_errors=True)
         removed.append(entry["path"])
-    return removed
+    return removed, in_use
+
+
+def clean_report(removed: list[str], in_use: list[str]) -> str:
+    """What ``corehost cache clean`` prints."""
+    lines = [f"removed {path}" for path in removed]
+    lines += [f"kept {path} (a running process uses it)" for path in in_use]
+    lines.append(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
+    return "\n".join(lines) + "\n"
 
 
 def cache_command(command: str) -> str:
@@ -380,10 +421,7 @@ def cache_command(command: str) -> str:
             lines.append(f"  {e['id']}  {e['bytes'] / 1e6:.1f} MB{flags}")
         return "\n".join(lines) + "\n"
     if command in ("clean", "clean-all"):
-        removed = clean_cache(keep_current=command == "clean")
-        lines = [f"removed {path}" for path in removed]
-        lines.append(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
-        return "\n".join(lines) + "\n"
+        return clean_report(*clean_cache(keep_current=command == "clean"))
     raise BundleError(
         f"{CACHE_COMMAND_ENV}={command!r} names no cache command; set it to list (the unpacked bundles in "
         f"{cache_root()}, their size, and which one is this), clean (remove all but this one) or clean-all "

@@ -536,6 +536,7 @@ def cache_list(as_json: bool) -> None:
 def cache_clean(everything: bool) -> None:
     """Remove unpacked bundles other than the running one.
 
+    A bundle's folder that another running process started from is kept.
     No option is required.
 
     \b
@@ -543,12 +544,9 @@ def cache_clean(everything: bool) -> None:
       corehost cache clean --all
     """
     # The cache commands only: every other start leaves the bundle launcher's module alone.
-    from corehost.bundle import clean_cache
+    from corehost.bundle import clean_cache, clean_report
 
-    removed = clean_cache(keep_current=not everything)
-    for path in removed:
-        click.echo(f"removed {path}")
-    click.echo(f"{len(removed)} director{'y' if len(removed) == 1 else 'ies'} removed")
+    click.echo(clean_report(*clean_cache(keep_current=not everything)), nl=False)
 
 
 @click.command("serve-module", options_metavar="[--listen ADDR] [--secret-file FILE]")

@@ -271,11 +271,12 @@ def _spawn_loop() -> None:
 def worker_command(module_id: str, listen: str | None) -> list[str]:
     """The command that serves ``module_id``: this interpreter, importing from this host's path.
 
-    The worker sees exactly the packages the host sees (a venv's site-packages, a bundle's archive or
-    its unpacked folder), without running a bundle's launcher or the CLI again, and without ``site``
-    when the host's path needs nothing it does (see :func:`_worker_flags`).
+    The worker sees exactly the packages the host sees (a venv's site-packages, or the folder a bundle
+    unpacked into), without running a bundle's launcher or the CLI again, and without ``site`` when the
+    host's path needs nothing it does (see :func:`_worker_flags`). A bundle's folder stays while the
+    worker runs: the host holds it (:mod:`corehost.bundle`), and the worker ends with the host.
     """
-    # Absolute: a bundle started as `python demo.pyz` has its archive on the path as written.
+    # Absolute: the worker may start in another folder, and a relative $COREHOST_CACHE_DIR gives a relative path.
     path = [os.path.abspath(entry) for entry in sys.path if entry]
     boot = f"import sys; sys.path[:] = {path!r}; from corehost.worker import main; sys.exit(main(sys.argv[1:]))"
     argv = [sys.executable, *_worker_flags(), "-c", boot, module_id]

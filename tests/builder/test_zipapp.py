@@ -275,6 +275,28 @@ def test_cache_clean_removes_stale_directories_not_the_current_one(compiled_pyz:
     assert "1 directory removed" in cleaned.stdout
 
 
+def test_cache_clean_keeps_a_folder_another_running_process_uses(pure_pyz: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {"COREHOST_CACHE_DIR": str(cache)}
+    with subprocess.Popen([sys.executable, "-c", HOLD, str(pure_pyz)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True, env=clean_env(env)) as holder:  # fmt: skip
+        assert holder.stdout is not None
+        held = Path(holder.stdout.readline().strip())
+        older = cache / ("1" * 32)
+        older.mkdir()
+        (older / "old.py").write_text("x = 1\n")
+        cleaned = run_pyz(pure_pyz, "cache", "clean", "--all", env=env)
+        assert cleaned.returncode == 0, cleaned.stderr
+        assert f"kept {held} (a running process uses it)" in cleaned.stdout
+        assert f"removed {older}" in cleaned.stdout and "1 directory removed" in cleaned.stdout
+        assert sorted(cache.iterdir()) == [held]
+        assert holder.stdin is not None
+        holder.stdin.close()
+    cleaned = run_pyz(pure_pyz, "cache", "clean", "--all", env=env)
+    assert f"removed {held}" in cleaned.stdout, "with no other process, --all removes the running bundle's own folder"
+    assert list(cache.iterdir()) == []
+
+
 def test_unwritable_cache_falls_back_with_a_warning(compiled_pyz: Path, tmp_path: Path) -> None:
     unset = {"COREHOST_CACHE_DIR": "", "XDG_CACHE_HOME": "/proc/no-such-dir", "HOME": "/proc/nope"}
     result = run_pyz(compiled_pyz, "escape", "x", env=unset)
