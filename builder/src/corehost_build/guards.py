@@ -155,13 +155,15 @@ STALE = 75
 #: imports the probe and preloads the runtime, from the distributions linked from the last build, then waits
 #: for a line on stdin: ``go`` once the install is done (anything else: the build stopped; it exits). Before
 #: checking anything it makes sure it is the process a fresh start would be now: every module it took from
-#: the venv is still the one the import system finds, in the same file (inode, size, mtime), and the venv's
-#: start-up hooks (``.pth`` files, ``sitecustomize``, ``usercustomize``) are the ones it started with. If not,
-#: it exits with :data:`STALE` and a fresh process runs the guards.
+#: outside the standard library is still the one the import system (``sys.meta_path``, in order) finds, in
+#: the same file (inode, size, mtime), and the venv's start-up hooks (``.pth`` files, ``sitecustomize``,
+#: ``usercustomize``) are the ones it started with. If not, it exits with :data:`STALE` and a fresh process
+#: runs the guards.
 EARLY = (
     f"STALE = {STALE}\n"
     + """
-import importlib, importlib.machinery, os, sys
+import importlib, os, sys
+STDLIB = os.path.dirname(os.__file__) + os.sep
 def hooks():
     found = {}
     for folder in sys.path:
@@ -176,15 +178,21 @@ def imported():
     found = {}
     for name, module in list(sys.modules.items()):
         spec = getattr(module, "__spec__", None)
-        if spec is None or not spec.has_location or not spec.origin.startswith(sys.prefix + os.sep):
+        if spec is None or not spec.has_location or spec.origin.startswith(STDLIB):
             continue
         st = os.stat(spec.origin)
         found[name] = (spec.origin, st.st_ino, st.st_size, st.st_mtime_ns)
     return found
+def find(name):
+    parent = name.rpartition(".")[0]
+    path = sys.modules[parent].__path__ if parent else None
+    for finder in sys.meta_path:
+        spec = finder.find_spec(name, path) if hasattr(finder, "find_spec") else None
+        if spec is not None:
+            return spec
 def unchanged(modules):
     for name, (origin, *st) in modules.items():
-        parent = name.rpartition(".")[0]
-        spec = importlib.machinery.PathFinder.find_spec(name, sys.modules[parent].__path__ if parent else None)
+        spec = find(name)
         if spec is None or spec.origin != origin:
             return False
         now = os.stat(origin)
