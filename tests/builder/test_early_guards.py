@@ -9,10 +9,12 @@ imports and blocks on its stdin, then changes the venv, then gives the go.
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from corehost_build.guards import EarlyGuards, inspect_target
 
@@ -70,24 +72,49 @@ def test_an_early_run_of_an_unchanged_venv_reports_as_a_fresh_one(make_venv: Mak
     assert report["registry"]["modules"], "the greet plugin's modules were found"
 
 
+def replace_guards(guards: Path, text: str) -> None:
+    """What an install does (a new file, a new inode, in place of the old one), with guards that say they ran."""
+    guards.unlink(missing_ok=True)
+    guards.write_text(
+        text.replace("def check_all(", "REPLACED = True\n\n\ndef _check_all(", 1)
+        + "\n\ndef check_all(*args, **kwargs):\n    problems, hooks = _check_all(*args, **kwargs)\n"
+        "    from corehost.problems import Problem\n"
+        "    return [*problems, Problem('replaced', 'module', 'x', 'the replaced guards ran')], hooks\n",
+        encoding="utf-8",
+    )
+
+
+def ran_replaced(report: dict[str, Any]) -> bool:
+    return any(p["message"] == "the replaced guards ran" for p in report["problems"])
+
+
 def test_a_runtime_file_replaced_under_an_early_run_is_imported_again(make_venv: MakeVenv) -> None:
     venv = make_venv("corehost", "corehost-greet")
     guards = site(venv.path) / "corehost" / "guards.py"
     text = guards.read_text(encoding="utf-8")
     with EarlyGuards(venv.python, "corehost") as early:
         blocked(early.process.pid)
-        # What an install does: a new file (a new inode) in place of the old one.
-        guards.unlink()
-        guards.write_text(
-            text.replace("def check_all(", "REPLACED = True\n\n\ndef _check_all(", 1)
-            + "\n\ndef check_all(*args, **kwargs):\n    problems, hooks = _check_all(*args, **kwargs)\n"
-            "    from corehost.problems import Problem\n"
-            "    return [*problems, Problem('replaced', 'module', 'x', 'the replaced guards ran')], hooks\n",
-            encoding="utf-8",
-        )
+        replace_guards(guards, text)
         report = inspect_target(venv.python, 60, "corehost", early=early)
     assert early.stale is True
-    assert any(p["message"] == "the replaced guards ran" for p in report["problems"]), report["problems"]
+    assert ran_replaced(report), report["problems"]
+
+
+def test_a_module_from_outside_the_venv_that_the_install_shadows_is_imported_again(
+    make_venv: MakeVenv, tmp_path: Path
+) -> None:
+    venv = make_venv("corehost", "corehost-greet")
+    packages, outside = site(venv.path), tmp_path / "outside"
+    # The runtime reached through a .pth: imported early from a folder the venv's own packages come before.
+    shutil.move(packages / "corehost", outside / "corehost")
+    (packages / "outside.pth").write_text(f"{outside}\n", encoding="utf-8")
+    with EarlyGuards(venv.python, "corehost") as early:
+        blocked(early.process.pid)
+        shutil.copytree(outside / "corehost", packages / "corehost")
+        replace_guards(packages / "corehost" / "guards.py", (outside / "corehost" / "guards.py").read_text())
+        report = inspect_target(venv.python, 60, "corehost", early=early)
+    assert early.stale is True
+    assert ran_replaced(report), "a fresh process imports the venv's runtime, which shadows the one outside"
 
 
 def test_a_start_up_hook_added_under_an_early_run_is_run(make_venv: MakeVenv) -> None:
