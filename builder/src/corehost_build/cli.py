@@ -9,9 +9,12 @@ traceback; the commands themselves only raise and ``ctx.exit``.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -285,5 +288,22 @@ def main(args: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: the command, then the process ends without the interpreter's teardown.
+
+    Freeing every module and object the command loaded (10-30 ms for a
+    build) serves nothing when the process ends anyway, so what is left to
+    do at exit is done here, and the process exits with the command's code:
+    the ``atexit`` functions (the bytecode workers, temporary folders) run,
+    and stdout and stderr are flushed. A thread still running, or an output
+    that cannot be flushed, leaves the exit to the interpreter as usual.
+    """
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        sys.exit(code)
+    os._exit(code)
