@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -376,3 +378,14 @@ def test_linking_takes_a_distribution_s_recorded_files_and_bytecode_only(tmp_pat
     (tmp_path / "outside").write_text("not the venv's", encoding="utf-8")
     with pytest.raises(OSError, match="outside the environment"):
         link_installed(seed, tmp_path / "venv", lambda name, version: name == "b")
+
+
+def test_the_trash_is_swept_at_the_lowest_priority(tmp_path: Path) -> None:
+    from corehost_build.rebuild import SWEEP
+
+    (tmp_path / "trash" / "build.tmp-1" / "venv").mkdir(parents=True)
+    swept = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", SWEEP + "print(os.nice(0))", str(tmp_path / "trash")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert swept.stdout.strip() == "19" and not any((tmp_path / "trash").iterdir())

@@ -446,9 +446,12 @@ def last_registry(dest: Path) -> dict[str, Any] | None:
     return registry if isinstance(registry, dict) else None
 
 
-#: Deletes every entry of the trash folder (argv[1]); each one is a staging folder renamed there whole.
-_SWEEP = """
+#: Deletes every entry of the trash folder (argv[1]); each one is a staging folder renamed there whole. It runs
+#: at the lowest priority: nothing waits for it, and the next build (a rebuild right after, as an edit loop or a
+#: benchmark makes) should not wait behind it for the CPU.
+SWEEP = """
 import os, shutil, sys
+os.nice(19)
 for name in os.listdir(sys.argv[1]):
     shutil.rmtree(os.path.join(sys.argv[1], name), ignore_errors=True)
 """
@@ -471,7 +474,7 @@ def clear_later(staging: Staging) -> None:
         return
     try:
         subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _SWEEP, str(trash)],
+            [sys.executable, "-I", "-S", "-c", SWEEP, str(trash)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
