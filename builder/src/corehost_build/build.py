@@ -29,9 +29,9 @@ from corehost_build.progress import Progress
 from corehost_build.rebuild import fingerprint
 from corehost_build.request import BuildRequest
 from corehost_build.resolve import Pinned, pin
-from corehost_build.specs import default_host
+from corehost_build.specs import PROJECT, default_host
 from corehost_build.target import Target
-from corehost_build.wheels import project_name
+from corehost_build.wheels import needs_build, project_name
 
 if TYPE_CHECKING:
     from corehost_build.zipapp import Zipapp
@@ -150,9 +150,9 @@ class Meanwhile:
 
     A new wheel means a new lock, hence most likely a build: its modules are
     loaded then, and, for a corehost build with a seed, the staging venv is
-    made and seeded with everything but that project, its guard process
-    started (:func:`corehost_build.rebuild.stage_ahead`), on a core the backend
-    leaves free. :attr:`seeded` is what was staged; whoever made this
+    made and seeded with everything but the projects whose wheels are to be
+    built, its guard process started (:func:`corehost_build.rebuild.stage_ahead`),
+    on a core the backend leaves free. :attr:`seeded` is what was staged; whoever made this
     discards it unless the pipeline takes it over.
     """
 
@@ -174,10 +174,13 @@ class Meanwhile:
         request = self.request
         if request.host is not None or foreign_host(request) is not None or request.from_lock is not None:
             return
-        name = project_name(project)
-        if name is not None:
+        # Every local project whose wheel is to be built, this one and those pinned after it, is left out.
+        projects = [s.path for s in (default_host(), *request.plugins, *request.replace.values()) if s.kind == PROJECT]
+        names = [project_name(p) for p in projects if p is not None and (p == project or needs_build(p))]
+        if all(names):
+            rebuilding = {name for name in names if name}
             self.seeded = rebuild.stage_ahead(
-                self.output.dest, self.python, single_file=self.output.single_file, rebuilding=name
+                self.output.dest, self.python, single_file=self.output.single_file, rebuilding=rebuilding
             )
 
     def discard(self) -> None:

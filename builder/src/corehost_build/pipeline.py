@@ -116,8 +116,10 @@ def make(
         lock_text = portable(lock_file, local_wheels)
         early: EarlyGuards | None = None
         with progress.step("install"):
-            if seeded is not None and seeded.fits(packages):
+            if seeded is not None and seeded.complete(packages):
                 early = seeded.early
+                if early is None and _start_early(request, pinned, seeded.linked, staging, lock_file):
+                    early = running.enter_context(EarlyGuards(venv_python(staging.venv), COREHOST))
                 progress.note(
                     f"{len(seeded.linked)} of {len(packages)} packages kept from the last build (linked while the "
                     "wheels were built), the rest installed"

@@ -65,10 +65,12 @@ An edited plugin's rebuild does not wait for its wheel to stage: while
 the project's backend builds it, in a process of its own, the staging
 venv is made and seeded with every distribution of the seed but that
 project, and the guards' process is started on the linked runtime
-(:func:`stage_ahead`). Once the lock is known, that venv is kept only if
-it links exactly what the lock would have it link (:meth:`Seeded.fits`),
-else it is staged again; a wheel that comes out the same (a file outside
-it was edited) makes the build up to date, and the staging is removed.
+(:func:`stage_ahead`); every project whose wheel is to be built is left
+out. Once the lock is known, a project whose wheel came out the same (a
+file outside it was edited) is linked too, and the venv is kept if it
+then links exactly what the lock would have it link
+(:meth:`Seeded.complete`), else it is staged again; if every wheel came
+out the same, the build is up to date and the staging is removed.
 
 What a commit replaces (the old venv, the last seed) is not deleted while
 the user waits: the staging folder holding it is renamed into ``trash/``
@@ -334,22 +336,36 @@ def stage_venv(staging: Staging, python: str, packages: Sequence[LockedPackage],
 
 @dataclass
 class Seeded:
-    """A staging venv seeded while a local project's wheel was still being built (see :func:`stage_ahead`)."""
+    """A staging venv seeded while local projects' wheels were still being built (see :func:`stage_ahead`)."""
 
     staging: Staging
     seed: Seed
     #: (normalised name, normalised version) of every distribution linked from the seed.
-    kept: frozenset[tuple[str, str]]
+    kept: set[tuple[str, str]]
     #: Their normalised names.
     linked: set[str]
     #: The guards' process, started on the linked runtime (see :class:`corehost_build.guards.EarlyGuards`).
     early: EarlyGuards | None = None
 
-    def fits(self, packages: Sequence[LockedPackage]) -> bool:
-        """Whether this venv holds exactly what :func:`stage_venv` would link for the lock ``packages``."""
-        return {(name, version) for name, version, _ in self.seed.packages & {_identity(p) for p in packages}} == set(
-            self.kept
-        )
+    def complete(self, packages: Sequence[LockedPackage]) -> bool:
+        """Make this venv hold exactly what :func:`stage_venv` would link for the lock ``packages``, if it can.
+
+        A project rebuilt into the very wheel it was (a file outside the
+        wheel was edited) was left out while it was being built; it is linked
+        now. A distribution linked that the lock does not keep as it was
+        cannot be taken back: ``False``, and the venv is staged again.
+        """
+        wanted = {(name, version) for name, version, _ in self.seed.packages & {_identity(p) for p in packages}}
+        if not self.kept <= wanted:
+            return False
+        missing = wanted - self.kept
+        if missing:
+            try:
+                self.linked |= link_installed(self.seed.venv, self.staging.venv, lambda n, v: (n, v) in missing)
+            except OSError:
+                return False
+            self.kept |= missing
+        return True
 
     def drop(self) -> None:
         """Give up the venv (the staging folder stays, for :func:`stage_venv` to fill afresh)."""
@@ -359,17 +375,17 @@ class Seeded:
         shutil.rmtree(self.staging.venv, ignore_errors=True)
 
 
-def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: str) -> Seeded | None:
-    """Stage and seed the venv of a build while the wheel of project ``rebuilding`` is being built.
+def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: set[str]) -> Seeded | None:
+    """Stage and seed the venv of a build while the wheels of the projects ``rebuilding`` are being built.
 
     A new wheel is the usual start of a rebuild after an edit, and the lock
     it leads to is mostly the last one: every distribution of the seed but
-    ``rebuilding`` is linked now, and the runtime's guard process is started
-    on it, instead of after the wheels and the lock. The pipeline keeps this
-    venv only if the lock turns out to link exactly these distributions
-    (:meth:`Seeded.fits`), else it stages again. ``None`` when there is no
-    seed, or anything fails: the build then stages as it goes, and reports
-    whatever went wrong in its own words.
+    those projects is linked now, and the runtime's guard process is
+    started on it, instead of after the wheels and the lock. The pipeline
+    keeps this venv only if it can make it link exactly what the lock would
+    have it link (:meth:`Seeded.complete`), else it stages again. ``None``
+    when there is no seed, or anything fails: the build then stages as it
+    goes, and reports whatever went wrong in its own words.
     """
     seed = seed_of(dest, single_file=single_file)
     if seed is None:
@@ -378,7 +394,7 @@ def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: str) 
         staging = Staging(dest, file=single_file)
     except (OSError, BuildError):
         return None
-    kept = frozenset((name, version) for name, version, _ in seed.packages if name != rebuilding)
+    kept = {(name, version) for name, version, _ in seed.packages if name not in rebuilding}
     try:
         create_venv(staging.venv, python)
         if (seed.venv / "pyvenv.cfg").read_bytes() != (staging.venv / "pyvenv.cfg").read_bytes():
@@ -388,16 +404,16 @@ def stage_ahead(dest: Path, python: str, *, single_file: bool, rebuilding: str) 
     except (OSError, BuildError):
         staging.discard()
         return None
-    ahead = Seeded(staging, seed, kept, linked)
+    seeded = Seeded(staging, seed, kept, linked)
     if "corehost" in linked:
         # Imported here: the guards' module is the build's, which an up-to-date rebuild never loads.
         from corehost_build.guards import EarlyGuards
 
         try:
-            ahead.early = EarlyGuards(venv_python(staging.venv), "corehost")
+            seeded.early = EarlyGuards(venv_python(staging.venv), "corehost")
         except OSError:
             pass  # the interpreter did not start: the guards start it again after the install, and report why
-    return ahead
+    return seeded
 
 
 def keep_staged(staging: Staging, packages: Sequence[LockedPackage], registry: dict[str, Any]) -> None:

@@ -70,6 +70,16 @@ def wheel_identity(wheel: Path) -> tuple[str, str]:
     return str(name), str(version)
 
 
+def _slot(project: Path) -> Path:
+    return cache_dir() / "wheels" / project_digest(project)
+
+
+def needs_build(project: Path) -> bool:
+    """Whether :func:`build_project` would run ``project``'s backend (its files are not those of a cached wheel)."""
+    slot = _slot(project)
+    return len(list(slot.glob("*.whl"))) != 1 if slot.is_dir() else True
+
+
 def build_project(
     project: Path, *, offline: bool = False, while_building: Callable[[Path], object] | None = None
 ) -> tuple[Path, bool]:
@@ -79,8 +89,7 @@ def build_project(
     started (not for a cached wheel), for the caller to do its own work
     while it runs.
     """
-    key = project_digest(project)
-    slot = cache_dir() / "wheels" / key
+    slot = _slot(project)
     cached = sorted(slot.glob("*.whl")) if slot.is_dir() else []
     if len(cached) == 1:
         return cached[0], True
