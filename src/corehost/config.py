@@ -9,7 +9,6 @@ the file and the place in it.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -60,6 +59,8 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def parse_config(text: str, fmt: str | None = None, source: str = "<config>") -> dict[str, Any]:
     """Parse config ``text`` as ``fmt`` (``"json"``, ``"toml"``, or ``None`` to try both)."""
     if fmt is None:
+        import json
+
         # Fall back to TOML only when the text is not JSON at all: a JSON
         # document with a wrong shape must report that, not a TOML syntax error.
         try:
@@ -78,22 +79,26 @@ def parse_config(text: str, fmt: str | None = None, source: str = "<config>") ->
             # JSON nested past the parser's limit: say so, rather than blame its TOML syntax.
             pass
         return parse_config(text, "json", source)
+    # Each format's parser is imported only for a config of that format.
     try:
         if fmt == "json":
-            doc = json.loads(text)
+            import json
+
+            try:
+                doc = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
         elif fmt == "toml":
-            # A JSON config never loads the TOML parser.
             import tomllib
 
-            doc = tomllib.loads(text)
+            try:
+                doc = tomllib.loads(text)
+            except ValueError as exc:  # TOMLDecodeError, and any other value it cannot read
+                raise ConfigError(source, f"invalid TOML: {exc}") from None
         else:
             raise ConfigError(source, f"unknown config format {fmt!r}; use 'json' or 'toml'")
-    except json.JSONDecodeError as exc:
-        raise ConfigError(source, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise ConfigError(source, "the config is nested too deeply to read") from None
-    except ValueError as exc:
-        raise ConfigError(source, f"invalid TOML: {exc}") from None
     return check_shape(doc, source)
 
 

@@ -189,3 +189,29 @@ def test_a_frozen_registry_trusts_the_builds_check_and_never_imports_the_checker
     ctx = _widget_host(True, _NoSpin).provision({"apps": {}}).ctx
     assert isinstance(ctx.load_module({"module": "w"}, "widgets"), _NoSpin)
     assert "corehost.conformance" not in new_modules("corehost.host", "corehost.config", "corehost.decode")
+
+
+#: Prints the modules that reading the config file argv[1] adds to what ``import click`` already imported.
+READ_CONFIG = """
+import json as _probe_output, sys
+import click
+sys.modules.pop("json", None)
+before = set(sys.modules)
+from corehost.config import load_config
+load_config(sys.argv[1])
+print(_probe_output.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+@pytest.mark.parametrize(("name", "text", "parser", "other"), [
+    ("c.toml", '[apps.greet]\nnames = ["Bob"]\n', "tomllib", "json"),
+    ("c.json", '{"apps": {"greet": {"names": ["Bob"]}}}', "json", "tomllib"),
+])  # fmt: skip
+def test_a_config_loads_only_its_own_parser(tmp_path: Path, name: str, text: str, parser: str, other: str) -> None:
+    config = tmp_path / name
+    config.write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", READ_CONFIG, str(config)], capture_output=True, text=True, env=clean_env(), check=True
+    )
+    new = set(json.loads(result.stdout))
+    assert parser in new and other not in new, sorted(new)
