@@ -547,3 +547,34 @@ def test_run_of_one_json_config_imports_the_modules_it_uses_and_no_more(pure_pyz
     plugin_code = sorted(n for n in extra if n.startswith(("corehost_greet", "corehost_polyglot")))
     assert plugin_code == ["corehost_greet", "corehost_greet.app", "corehost_greet.interfaces", "corehost_greeter_en",
                            "corehost_greeter_zh"]  # fmt: skip
+
+
+def test_the_shipped_checks_laid_out_folder_is_what_a_start_unpacks(pure_pyz: Path, tmp_path: Path) -> None:
+    """The build's check runs the bundle from a folder laid out from the staged files (linked where the
+    bytes are theirs), not inflated again: that folder must be the very one a start unpacks, and start."""
+    from corehost_build.zipapp import _lay_out
+
+    with zipfile.ZipFile(pure_pyz) as zf, zipfile.ZipFile(zf.open("site.zip")) as site_zip:
+        site = [(i.filename, site_zip.read(i)) for i in site_zip.infolist() if not i.is_dir()]
+    staged = tmp_path / "staged"
+    files = {}
+    # Every other file is a staged one; the frozen registry never is (the build writes it).
+    for name, data in [e for e in site if e[0] != "_corehost_frozen.py"][::2]:
+        (staged / name).parent.mkdir(parents=True, exist_ok=True)
+        (staged / name).write_bytes(data)
+        files[name] = staged / name
+    unpacked = tmp_path / "cache"
+    assert run_pyz(pure_pyz, "version", env={"COREHOST_CACHE_DIR": str(unpacked)}).returncode == 0
+    (start_folder,) = unpacked.iterdir()
+    laid = tmp_path / "laid" / start_folder.name
+    _lay_out(laid, site, files)
+
+    def tree(root: Path) -> dict[str, bytes]:
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()
+                and not p.name.startswith(".corehost-")}  # fmt: skip
+
+    assert tree(laid) == tree(start_folder)
+    assert all((laid / name).stat().st_ino == path.stat().st_ino for name, path in files.items())
+    listing = run_pyz(pure_pyz, "list-modules", env={"COREHOST_CACHE_DIR": str(laid.parent)})
+    assert listing.returncode == 0 and "greeters.en" in listing.stdout, listing.stderr
+    assert [p.name for p in laid.parent.iterdir()] == [start_folder.name], "the start used the laid-out folder"

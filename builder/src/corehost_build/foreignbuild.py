@@ -27,6 +27,7 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -373,8 +374,14 @@ class ForeignShippedCheck:
     host: ForeignHost
     python_version: str
 
-    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
-        """Raise :class:`BundleCheckFailure` if the bundle at ``pyz`` fails; say whether the check ran."""
+    def run(
+        self, pyz: Path, manifest: bytes, left_out: dict[str, str], lay_out: Callable[[Path], None] | None = None
+    ) -> bool:
+        """Raise :class:`BundleCheckFailure` if the bundle at ``pyz`` fails; say whether the check ran.
+
+        The bundle unpacks itself (``lay_out`` is not used): its start also makes the host's child
+        interpreter in the folder, and that is checked too.
+        """
         described = json.dumps(self.host.to_json(), sort_keys=True)
         key = hashlib.sha256(
             "\0".join([__version__, described, self.python_version]).encode() + TARGET.read_bytes() + manifest

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ def inspect_target(
     *,
     bundle: Path | None = None,
     early: EarlyGuards | None = None,
+    lay_out: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """The probe's report of ``host`` in the environment ``python`` belongs to: problems, registry data.
 
@@ -67,7 +69,9 @@ def inspect_target(
     instead (:data:`IN_BUNDLE`, ``inspect --frozen``), and report problems
     only: what the bundle will import is then what was checked, whatever it
     left out. Versions are not re-checked there: they need installed
-    metadata, which a zip does not serve.
+    metadata, which a zip does not serve. ``lay_out`` makes, in the run's
+    own cache folder, the folder the bundle's start unpacks into (so it
+    need not inflate what it holds); without it, the start unpacks.
 
     With ``early`` (started by :func:`start_early` for this very ``python``
     and ``host`` while the install ran), that process is given the go; if
@@ -84,8 +88,11 @@ def inspect_target(
             where = "new environment"
         else:
             argv = [str(python), "-I", "-S", "-c", IN_BUNDLE, str(bundle), "--announce", "inspect", "--frozen"]
-            # A bundle with compiled code unpacks: into this run's own folder, not the user's cache.
-            env, where = tool_env({"COREHOST_CACHE_DIR": str(Path(cwd) / "unpacked")}), "finished bundle"
+            # A bundle unpacks: into this run's own folder, not the user's cache.
+            unpacked = Path(cwd) / "unpacked"
+            if lay_out is not None:
+                lay_out(unpacked)
+            env, where = tool_env({"COREHOST_CACHE_DIR": str(unpacked)}), "finished bundle"
         # stderr goes to a file: what a killed run wrote so far is then still there to read.
         err_path = Path(cwd) / "stderr"
         with open(err_path, "w+", encoding="utf-8", errors="replace") as err:

@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from corehost.bundle import RECORD_FILE, render_main
 from corehost.frozen import FROZEN_MODULE, render
 from corehost_build import __version__
-from corehost_build.atomic import atomic_file
+from corehost_build.atomic import atomic_file, write_atomic
 from corehost_build.bundleformat import MANIFEST, SITE, manifest_of
 from corehost_build.cache import cache_dir
 from corehost_build.deflate import write_deflated
@@ -144,11 +144,19 @@ FOREIGN_PREFIX = b'#!/bin/sh\nexec python3 -I -S "$0" "$@"\n'
 Compiler = Callable[[dict[str, bytes]], dict[str, bytes]]
 
 
+#: Lays out, in the cache folder it is given, the folder a start of the bundle unpacks into.
+LayOut = Callable[[Path], None]
+
+
 class Check(Protocol):
     """A check of the finished bundle file, before it replaces anything (:class:`ShippedCheck`, a foreign one)."""
 
-    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
-        """Raise if the bundle at ``pyz`` fails; say whether the check ran (else an identical one passed)."""
+    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str], lay_out: LayOut | None = None) -> bool:
+        """Raise if the bundle at ``pyz`` fails; say whether the check ran (else an identical one passed).
+
+        ``lay_out`` makes the folder the bundle's start would unpack into,
+        from the very files the bundle holds, faster than unpacking them.
+        """
 
 
 @dataclass(frozen=True)
@@ -170,13 +178,13 @@ class ShippedCheck:
     host: str
     python_version: str
 
-    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str]) -> bool:
+    def run(self, pyz: Path, manifest: bytes, left_out: dict[str, str], lay_out: LayOut | None = None) -> bool:
         """Raise :class:`BundleCheckFailure` if the bundle at ``pyz`` fails; say whether the check ran."""
         key = hashlib.sha256("\0".join([__version__, self.host, self.python_version]).encode() + manifest)
         passed = cache_dir() / "shipped" / key.hexdigest()
         if passed.exists():
             return False
-        problems = errors_of(inspect_target(self.python, self.timeout, self.host, bundle=pyz))
+        problems = errors_of(inspect_target(self.python, self.timeout, self.host, bundle=pyz, lay_out=lay_out))
         if problems:
             raise BundleCheckFailure(problems, left_out)
         passed.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +217,36 @@ def _entries(
         if pyc is not None:
             folder, _, base = name.rpartition("/")
             yield f"{folder + '/' if folder else ''}__pycache__/{base[:-3]}.{tag}.pyc", pyc
+
+
+def _lay_out(folder: Path, site: list[tuple[str, bytes]], files: dict[str, Path]) -> None:
+    """The files of ``site`` in ``folder``, as a start unpacks them, each a hard link to a file of those bytes.
+
+    The shipped check runs the bundle from this folder: the same bytes as
+    ``site.zip`` holds, without inflating them again. Creating a file costs
+    far more than linking one (about 0.6 ms against 0.02 ms on the test
+    machine), so each entry is linked: to the staged file it was read from,
+    else (bytecode, the frozen registry) to a copy kept in the builder's
+    cache by content, written the first time those bytes are seen. The
+    folder is deleted after the check; its files are only read.
+    """
+    blobs = cache_dir() / "blobs"
+    made: set[Path] = set()
+    for name, data in site:
+        dest = folder / name
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
+        source = files.get(name)
+        if source is None or name == f"{FROZEN_MODULE}.py" or source.stat().st_size != len(data):
+            digest = hashlib.sha256(data).hexdigest()
+            source = blobs / digest[:2] / digest
+            if not source.exists():
+                write_atomic(data, source)
+        try:
+            os.link(source, dest)
+        except OSError:
+            dest.write_bytes(data)
 
 
 def _zip(entries: list[tuple[str, bytes]], out: IO[bytes], stored: frozenset[str] = frozenset()) -> None:
@@ -302,7 +340,9 @@ def write_zipapp(
             out.flush()
             if check is not None:
                 # The finished bytes, before they replace anything: a bundle that fails here is never shipped.
-                checked = check.run(Path(out.name), listed, left_out)
+                checked = check.run(
+                    Path(out.name), listed, left_out, lambda root: _lay_out(root / bundle_id, site, files)
+                )
     except OSError as exc:
         raise BuildError(
             f"writing the bundle {dest} failed: {exc.strerror or exc}; the old file (if any) is intact."
