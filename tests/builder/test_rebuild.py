@@ -408,3 +408,21 @@ def test_the_trash_is_swept_at_the_lowest_priority(tmp_path: Path) -> None:
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert swept.stdout.strip() == "19" and not any((tmp_path / "trash").iterdir())
+
+
+def test_a_bundle_of_another_layout_is_never_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fingerprint of a ``.pyz`` names the bundle layout: a builder that writes another one rebuilds it."""
+    from types import SimpleNamespace
+
+    from corehost_build import build, bundleformat
+
+    request = SimpleNamespace(inputs=["--with ./plugins/greet"], allow_plain=(), compile_bytecode=False)
+    target = SimpleNamespace(interpreter_version="3.11.7", python_version="3.11", platform=None)
+
+    def fingerprint_of(single_file: bool) -> str:
+        output = SimpleNamespace(flag="--output" if single_file else "--venv", dest="dist/x", single_file=single_file)
+        return build._fingerprint(request, output, target, sys.executable, "lock")  # type: ignore[arg-type]
+
+    pyz, venv = fingerprint_of(True), fingerprint_of(False)
+    monkeypatch.setattr(bundleformat, "FORMAT", bundleformat.FORMAT + 1)
+    assert fingerprint_of(True) != pyz and fingerprint_of(False) == venv

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corehost_build import rebuild
+from corehost_build import bundleformat, rebuild
 from corehost_build.atomic import unwritable
 from corehost_build.errors import SpecError
 from corehost_build.hosts import DescribedHost, foreign_host
@@ -206,6 +206,8 @@ def _fingerprint(request: BuildRequest, output: Output, target: Target, python: 
         compile=request.compile_bytecode,
         # A bundle's timestamps come from it (see corehost_build.zipapp.date_time).
         epoch=os.environ.get("SOURCE_DATE_EPOCH") if output.single_file else None,
+        # A bundle of another layout is another file, whatever its inputs (a builder between releases).
+        layout=bundleformat.FORMAT if output.single_file else None,
     )
 
 
