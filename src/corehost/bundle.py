@@ -142,28 +142,34 @@ def _fallback_root() -> str:
 
 
 def unpacked(archive: str, bundle: dict[str, Any]) -> str:
-    """The directory holding this bundle's site-packages, unpacking it on first use; held for this process's life."""
+    """The directory holding this bundle's site-packages, unpacking it on first use; held for this process's life.
+
+    Without :data:`CACHE_ENV`, a cache that cannot be written makes the
+    first start unpack into a temporary root instead, with a warning; later
+    starts find that folder there and say nothing more.
+    """
     root = cache_root()
-    target = os.path.join(root, bundle["id"])
-    if os.path.isdir(target) and _hold(target):
-        return target
+    found = _held(root, bundle)
+    if found is not None:
+        return found
+    fallback = None if os.environ.get(CACHE_ENV) else _fallback_root()
+    if fallback is not None:
+        found = _held(fallback, bundle)
+        if found is not None:
+            return found
     try:
         return _unpack(archive, bundle, root)
     except OSError as exc:
-        if os.environ.get(CACHE_ENV):
+        if fallback is None:
             raise BundleError(
                 f"cannot unpack the bundle into {root} ({exc.strerror or exc}); "
                 f"point {CACHE_ENV} at a writable directory"
             ) from None
-        fallback = _fallback_root()
         print(
             f"corehost: warning: cache directory {root} is not writable ({exc.strerror or exc}); "
             f"unpacking into {fallback} instead (set {CACHE_ENV} to choose)",
             file=sys.stderr,
         )
-        target = os.path.join(fallback, bundle["id"])
-        if os.path.isdir(target) and _hold(target):
-            return target
         try:
             return _unpack(archive, bundle, fallback)
         except OSError as exc2:
@@ -171,6 +177,12 @@ def unpacked(archive: str, bundle: dict[str, Any]) -> str:
                 f"cannot unpack the bundle into {root} nor {fallback} ({exc2.strerror or exc2}); "
                 f"point {CACHE_ENV} at a writable directory"
             ) from None
+
+
+def _held(root: str, bundle: dict[str, Any]) -> str | None:
+    """This bundle's folder in ``root``, held for this process (:func:`_hold`), if it is there."""
+    target = os.path.join(root, bundle["id"])
+    return target if os.path.isdir(target) and _hold(target) else None
 
 
 def _lock(folder: str) -> int | None:

@@ -298,10 +298,14 @@ def test_cache_clean_keeps_a_folder_another_running_process_uses(pure_pyz: Path,
 
 
 def test_unwritable_cache_falls_back_with_a_warning(compiled_pyz: Path, tmp_path: Path) -> None:
-    unset = {"COREHOST_CACHE_DIR": "", "XDG_CACHE_HOME": "/proc/no-such-dir", "HOME": "/proc/nope"}
+    unset = {"COREHOST_CACHE_DIR": "", "XDG_CACHE_HOME": "/proc/no-such-dir", "HOME": "/proc/nope",
+             "TMPDIR": str(tmp_path)}  # fmt: skip
     result = run_pyz(compiled_pyz, "escape", "x", env=unset)
     assert result.returncode == 0, result.stderr
     assert "is not writable" in result.stderr and "instead" in result.stderr
+    again = run_pyz(compiled_pyz, "escape", "x", env=unset)
+    assert again.returncode == 0 and again.stdout == result.stdout, again.stderr
+    assert again.stderr == "", "a later start finds the fallback folder and says nothing more"
     forced = run_pyz(compiled_pyz, "escape", "x", env={"COREHOST_CACHE_DIR": "/proc/no-such-dir"})
     assert forced.returncode == 1
     assert forced.stderr.startswith("corehost: error: cannot unpack the bundle into /proc/no-such-dir")
